@@ -1,0 +1,56 @@
+"""The project's exceptions: one tree, branched by the decision the caller must make.
+
+    SweeperError
+    ├── ConfigError            bad settings, flags or manifest: nothing sent (exit 2)
+    ├── ApiError               the API answered something we cannot act on
+    │   ├── AuthError          401/403: stop at once (exit 3)
+    │   ├── TransientApiError  5xx, 429, connection errors, timeouts: retry
+    │   │   └── RateLimited    429, with the server's Retry-After when it sent one
+    │   └── MalformedResponse  a body that does not match the documented shape (exit 4)
+    └── SafetyAbort            plan over the cap, failure threshold, incomplete scan (exit 4)
+
+Expected outcomes of a cancel (conflict, not found) are values of ``Outcome``, not errors.
+aiohttp's exceptions never leave ``worker.client``: they become these, ``from`` the original.
+"""
+
+from __future__ import annotations
+
+
+class SweeperError(Exception):
+    """Base of every error harmony-sweeper raises on purpose."""
+
+
+class ConfigError(SweeperError):
+    """Settings, flags or an input file are invalid; the message names the input."""
+
+
+class ApiError(SweeperError):
+    """The API answered with something the sweep cannot act on."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class AuthError(ApiError):
+    """The API key was refused (401/403): no further request may be sent."""
+
+
+class TransientApiError(ApiError):
+    """A failure worth retrying: 5xx, 429, a reset connection, a timeout."""
+
+
+class RateLimited(TransientApiError):
+    """429 Too Many Requests; ``retry_after`` is in seconds when the server said."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message, status=429)
+        self.retry_after = retry_after
+
+
+class MalformedResponse(ApiError):
+    """A response body that does not match the documented shape."""
+
+
+class SafetyAbort(SweeperError):
+    """The run stopped itself before doing harm; the message says which guard tripped."""
