@@ -2,6 +2,32 @@
 
 from __future__ import annotations
 
+from jobs.created_before import CreatedBefore
+from jobs.duplicates import Duplicates
+from jobs.errors import PolicyInputError
+from jobs.expiring import ExpiringWithin
 from jobs.links import Link, Status
+from jobs.manifest import Exclusions, Manifest, load_exclusions, load_manifest
+from jobs.plan import Decision, Plan, make_plan
+from jobs.policy import Policy
+from jobs.reasons import Reason
+from jobs.scope import Scope
 
-__all__ = ["Link", "Status"]
+__all__ = [
+    "CreatedBefore",
+    "Decision",
+    "Duplicates",
+    "Exclusions",
+    "ExpiringWithin",
+    "Link",
+    "Manifest",
+    "Plan",
+    "Policy",
+    "PolicyInputError",
+    "Reason",
+    "Scope",
+    "Status",
+    "load_exclusions",
+    "load_manifest",
+    "make_plan",
+]

@@ -1,10 +1,40 @@
-"""The command line: a thin shell that parses options and calls one core coroutine."""
+"""The command line: a thin shell that parses options and calls one core coroutine.
+
+Exit codes are mapped in ``worker.exit_codes``; nothing below this module exits or prints.
+"""
 
 from __future__ import annotations
 
-import click
+import sys
+from pathlib import Path
+from typing import Any
 
+import anyio
+import click
+import structlog
+from rich.console import Console
+
+from sandbox.cli import sandbox_command
 from worker.__about__ import __version__
+from worker.errors import ConfigError
+from worker.exit_codes import ExitCode, exit_code_for_report
+from worker.logs import configure_logging
+from worker.policies import PolicySet, policies_from_settings
+from worker.progress import SweepProgress, make_console, summary_table
+from worker.report import Report
+from worker.settings import ENV_VARS, Settings, load_settings
+from worker.signals import run_until_signalled
+from worker.sweep import sweep
+from worker.terminal import TerminalConfirm, TerminalObserver
+
+_ENV_HELP = "\b\nEnvironment (flags win over it; it wins over --config):\n" + "\n".join(
+    f"  {name:<44} {field}" for field, name in ENV_VARS.items()
+)
+_EXIT_HELP = (
+    "\b\nExit codes: 0 done; 1 some cancellations failed; 2 usage or configuration error, "
+    "nothing sent; 3 the API refused the key; 4 safety abort (plan over the cap, failure "
+    "threshold, incomplete scan, declined); 130/143 interrupted (SIGINT/SIGTERM), report written."
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -13,6 +43,104 @@ def cli() -> None:
     """Withdraw PENDING Harmony payment links that policy selects."""
 
 
+cli.add_command(sandbox_command, "sandbox")
+
+
+@cli.command("run", epilog=f"{_ENV_HELP}\n\n{_EXIT_HELP}")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="TOML settings file (see config.example.toml).",
+)
+@click.option("--base-url", metavar="URL", help="API root; https unless loopback.")
+@click.option(
+    "--expiring-within",
+    metavar="DURATION",
+    help="Cancel links whose expiresAt falls within this window from now (90s, 30m, 2h).",
+)
+@click.option(
+    "--duplicates",
+    is_flag=True,
+    default=None,
+    help="Cancel all but the newest PENDING link of each externalId.",
+)
+@click.option(
+    "--created-before", metavar="ISO8601", help="Cancel links created before this instant."
+)
+@click.option(
+    "--manifest",
+    metavar="FILE",
+    help="Cancel the links a CSV/JSONL file or an approved dry-run JSON report lists.",
+)
+@click.option("--exclude", metavar="FILE", help="Never cancel the ids/externalIds listed here.")
+@click.option("--rate", metavar="RPS|auto", help="Requests per second, or auto (the default).")
+@click.option("--concurrency", metavar="N", help="Requests in flight (default: Little's law).")
+@click.option(
+    "--max-cancellations",
+    metavar="N",
+    help="Abort before the first cancel when the plan is larger (default 1000).",
+)
+@click.option(
+    "--report", metavar="FILE", help="Write the report here: .json, .csv or .md by extension."
+)
+@click.option("--dry-run", is_flag=True, default=None, help="Plan and report; send no cancel.")
+@click.option("--yes", is_flag=True, default=False, help="Cancel without asking.")
+def run_command(config_file: Path | None, yes: bool, **flags: Any) -> None:
+    """Scan PENDING links, plan by policy, cancel under the rate limit, report."""
+    given = {name: value for name, value in flags.items() if value is not None}
+    console = make_console(sys.stderr)
+    try:
+        settings = load_settings(config_file=config_file, **given)
+        configure_logging(
+            renderer=settings.logging.format,
+            level=settings.logging.level,
+            secrets=[settings.api_key.get_secret_value()],
+        )
+        _check_attendance(settings, yes=yes)
+        policies = policies_from_settings(settings)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    report, signal_number = anyio.run(_attended, settings, policies, yes, console)
+    if console.is_terminal:
+        console.print(summary_table(report))
+    sys.exit(exit_code_for_report(report, signal_number=signal_number))
+
+
+def _check_attendance(settings: Settings, *, yes: bool) -> None:
+    if settings.dry_run and yes:
+        raise ConfigError("--dry-run and --yes contradict each other: give one")
+    if not settings.dry_run and not yes and not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise ConfigError(
+            "refusing to cancel without --yes when no terminal is attached "
+            "(use --dry-run to preview, or --yes to confirm in advance)"
+        )
+
+
+async def _attended(
+    settings: Settings, policies: PolicySet, yes: bool, console: Console
+) -> tuple[Report, int | None]:
+    with SweepProgress(console=console, enabled=console.is_terminal) as progress:
+
+        async def main(stop: anyio.Event) -> Report:
+            confirm = None
+            if not settings.dry_run and not yes:
+                confirm = TerminalConfirm(console, progress, stop)
+            return await sweep(
+                settings,
+                policies,
+                stop=stop,
+                confirm=confirm,
+                observer=TerminalObserver(progress),
+            )
+
+        return await run_until_signalled(main)
+
+
 def main() -> None:
-    """Console-script entry point."""
-    cli()
+    """Console-script entry point: the only place that catches every exception."""
+    try:
+        cli()
+    except Exception:  # noqa: BLE001 (the outermost main: a bug is logged, redacted, and fails)
+        structlog.get_logger("worker.cli").exception("run.crashed")
+        sys.exit(ExitCode.FAILURES)

@@ -5,7 +5,8 @@
     ├── ApiError               the API answered something we cannot act on
     │   ├── AuthError          401/403: stop at once (exit 3)
     │   ├── TransientApiError  5xx, 429, connection errors, timeouts: retry
-    │   │   └── RateLimited    429, with the server's Retry-After when it sent one
+    │   │   ├── RateLimited    429, with the server's Retry-After when it sent one
+    │   │   └── NoResponse     no answer: the request may or may not have been applied
     │   └── MalformedResponse  a body that does not match the documented shape (exit 4)
     └── SafetyAbort            plan over the cap, failure threshold, incomplete scan (exit 4)
 
@@ -46,6 +47,10 @@ class RateLimited(TransientApiError):
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message, status=429)
         self.retry_after = retry_after
+
+
+class NoResponse(TransientApiError):
+    """No answer came (reset, timeout): the server may or may not have acted on the request."""
 
 
 class MalformedResponse(ApiError):

@@ -1,4 +1,4 @@
-"""What happened to one planned link; the values go straight into reports."""
+"""What happened to each planned link, and why a run stopped early: values go into reports."""
 
 from __future__ import annotations
 
@@ -16,3 +16,14 @@ class Outcome(enum.StrEnum):
     SKIPPED_EXPIRED = "skipped_expired"
     # Planned but never sent: the run was interrupted or a safety guard stopped it first.
     NOT_ATTEMPTED = "not_attempted"
+
+
+class Abort(enum.StrEnum):
+    """Why a run stopped before accounting every planned link with a final outcome."""
+
+    PLAN_OVER_CAP = "plan_over_cap"
+    FAILURE_THRESHOLD = "failure_threshold"
+    SCAN_INCOMPLETE = "scan_incomplete"
+    UNAUTHORIZED = "unauthorized"
+    INTERRUPTED = "interrupted"
+    DECLINED = "declined"

@@ -1,0 +1,164 @@
+"""The planner: links and policies in, one deterministic plan of decisions out.
+
+A link selected by any policy (a union) and inside the scope lands in exactly one bucket,
+checked in this order: ``excluded`` (an exclude file names it), ``skipped_expired`` (past
+its ``expiresAt`` at ``now``: the API would refuse the cancel), else ``cancel``.
+Non-PENDING links are never planned. Every decision lists all the reasons that selected
+its link, in ``Reason`` declaration order.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import operator
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from jobs.created_before import require_aware
+from jobs.links import Link, Status
+from jobs.manifest import Exclusions, Manifest
+from jobs.policy import Policy
+from jobs.reasons import Reason
+from jobs.scope import Scope
+
+_REASONS: tuple[Reason, ...] = tuple(Reason)
+_BITS: dict[Reason, int] = {reason: 1 << index for index, reason in enumerate(_REASONS)}
+_ID = operator.attrgetter("id")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One selected link and every reason that selected it, in ``Reason`` order."""
+
+    link: Link
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a run will do; each tuple is ordered soonest-expiring first, then by id.
+
+    ``unmatched_ids`` are manifest ids absent from the links planned over, sorted: the
+    worker looks them up (they may have been missed by the scan, or not exist).
+    """
+
+    cancel: tuple[Decision, ...] = ()
+    skipped_expired: tuple[Decision, ...] = ()
+    excluded: tuple[Decision, ...] = ()
+    unmatched_ids: tuple[str, ...] = ()
+
+
+def make_plan(
+    links: Iterable[Link],
+    policies: Sequence[Policy],
+    *,
+    scope: Scope,
+    exclusions: Exclusions,
+    now: datetime,
+) -> Plan:
+    """Plan which PENDING links to cancel; the same multiset of links gives the same plan.
+
+    Records sharing an id (page drift) count once; see ``_one_record_per_id`` for which.
+    Policies see the PENDING links in ascending id order, so even an order-sensitive
+    policy plans the same whatever the page order. O(n log n) for the one sort by id.
+    """
+    require_aware(now, "now")
+    records = _one_record_per_id(links)
+    pending = [link for link in records if link.status is Status.PENDING]
+
+    masks: dict[str, int] = {}
+    for policy in policies:
+        bit = _BITS[policy.reason]
+        for link_id in policy.select(pending, now):
+            masks[link_id] = masks.get(link_id, 0) | bit
+
+    cancel: list[Decision] = []
+    skipped_expired: list[Decision] = []
+    excluded: list[Decision] = []
+    # Walking ``pending`` (not ``masks``) drops ids a policy made up: the planner never
+    # cancels a link it was not shown. Decisions are made in id order, which the stable
+    # sorts below keep among links expiring at the same instant.
+    for link in [link for link in pending if link.id in masks]:
+        if not scope.contains(link):
+            continue
+        decision = Decision(link, _reasons_of(masks[link.id]))
+        if exclusions.covers(link):
+            excluded.append(decision)
+        elif link.is_expired(now):
+            skipped_expired.append(decision)
+        else:
+            cancel.append(decision)
+
+    return Plan(
+        cancel=_soonest_first(cancel),
+        skipped_expired=_soonest_first(skipped_expired),
+        excluded=_soonest_first(excluded),
+        unmatched_ids=_unmatched_ids(records, policies),
+    )
+
+
+def _one_record_per_id(links: Iterable[Link]) -> list[Link]:
+    """One record per id, ascending by id.
+
+    When records of one id differ, a final status wins (a link never leaves CONFIRMED or
+    CANCELLED, so that record is the later truth, and it makes the link unplannable);
+    otherwise the greatest by ``_record_rank``: arbitrary, but independent of input order.
+    """
+    # Sorting by the id alone keeps the sort's memory to one reference per link; the stable
+    # sort leaves records of one id adjacent.
+    ordered = sorted(links, key=_ID)
+    # Usually no id repeats: check that at C speed before walking the list in Python.
+    if not any(map(operator.eq, map(_ID, ordered), map(_ID, itertools.islice(ordered, 1, None)))):
+        return ordered
+    records: list[Link] = []
+    for link in ordered:
+        if records and records[-1].id == link.id:
+            if _record_rank(link) > _record_rank(records[-1]):
+                records[-1] = link
+        else:
+            records.append(link)
+    return records
+
+
+def _record_rank(link: Link) -> tuple[object, ...]:
+    # Every field takes part, so that two different records never tie.
+    return (
+        link.status is not Status.PENDING,
+        link.status.value,
+        link.created_at,
+        link.expires_at,
+        link.external_id is not None,
+        link.external_id or "",
+        link.currency,
+        str(link.amount),
+    )
+
+
+@functools.cache
+def _reasons_of(mask: int) -> tuple[Reason, ...]:
+    # Cached: at most 2**len(Reason) tuples, shared by every decision with the same mask.
+    return tuple(reason for reason in _REASONS if mask & _BITS[reason])
+
+
+def _soonest_first(decisions: list[Decision]) -> tuple[Decision, ...]:
+    # ``decisions`` arrive in id order, so a stable sort by expiry alone orders them by
+    # (expiresAt, id) without building a key tuple per decision.
+    decisions.sort(key=_expires_at)
+    return tuple(decisions)
+
+
+def _expires_at(decision: Decision) -> datetime:
+    return decision.link.expires_at
+
+
+def _unmatched_ids(records: list[Link], policies: Sequence[Policy]) -> tuple[str, ...]:
+    wanted: set[str] = set()
+    for policy in policies:
+        if isinstance(policy, Manifest):
+            wanted.update(policy.ids)
+    if not wanted:
+        return ()
+    found = {link.id for link in records if link.id in wanted}
+    return tuple(sorted(wanted - found))

@@ -1,0 +1,35 @@
+"""The ``Policy`` protocol: one rule that selects links to cancel, with its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from jobs.links import Link
+from jobs.reasons import Reason
+
+
+class Policy(Protocol):
+    """Selects the ids of links to cancel; pure, synchronous, deterministic.
+
+    ``select`` is given the PENDING links of a plan, deduplicated, in ascending id order,
+    and an aware ``now``. It may select expired links (the planner reports them as
+    skipped, never cancels them); ids it returns that are not among ``links`` are ignored.
+
+    ``describe`` returns a one-key dict, ``{reason value: parameters}``, JSON-ready, that
+    the report merges into its ``policies`` object, e.g. ``{"expiring_within": "30m"}``.
+    """
+
+    @property
+    def reason(self) -> Reason:
+        """The reason every link this policy selects carries."""
+        ...
+
+    def select(self, links: Sequence[Link], now: datetime) -> Iterable[str]:
+        """The ids of the links in ``links`` this policy would cancel at ``now``."""
+        ...
+
+    def describe(self) -> dict[str, object]:
+        """This policy's parameters for the report: ``{reason value: parameters}``."""
+        ...

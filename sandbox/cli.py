@@ -1,0 +1,152 @@
+"""`harmony-sweeper sandbox`: serve the sandbox until Ctrl-C or SIGTERM.
+
+Prints the URL, the admin key and every organization's key on stdout, then, last and
+flushed, the line `sandbox listening on http://HOST:PORT` that scripts wait for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import structlog
+
+from sandbox.knobs import DEFAULT_RATE_WINDOW_S, KNOB_NAMES, KnobError, Knobs
+from sandbox.server import DEFAULT_HOST, DEFAULT_PORT, RunningSandbox, SandboxConfig, start
+
+READY_LINE = "sandbox listening on {base_url}"
+_FRACTION = click.FloatRange(0.0, 1.0)
+_NON_NEGATIVE = click.FloatRange(min=0.0)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to bind (only it).")
+@click.option(
+    "--port",
+    default=DEFAULT_PORT,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="0 picks a free port.",
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite file that keeps state across restarts (default: in memory).",
+)
+@click.option(
+    "--seed",
+    default=0,
+    type=click.IntRange(min=0),
+    help="Links to seed at start (only into an empty store).",
+)
+@click.option("--seed-random", default=1, show_default=True, help="Seed of all randomness.")
+@click.option(
+    "--orgs",
+    default=3,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Organizations to create; seeded links are split across them.",
+)
+@click.option("--api-key", help="The first organization's API key (default: random).")
+@click.option("--admin-key", help="Key of the /_sandbox/ control plane (default: random).")
+@click.option(
+    "--rate-limit",
+    type=click.IntRange(min=1),
+    help="Requests per window per API key (sliding window); 429 beyond it.",
+)
+@click.option(
+    "--rate-window-s",
+    default=DEFAULT_RATE_WINDOW_S,
+    show_default=True,
+    type=click.FloatRange(min=0.0, min_open=True),
+    help="Length of the rate-limit window in seconds.",
+)
+@click.option(
+    "--rate-limit-headers/--no-rate-limit-headers",
+    default=True,
+    show_default=True,
+    help="Send RateLimit-Limit/-Remaining/-Reset (Retry-After is always sent on 429).",
+)
+@click.option("--latency-ms", default=0.0, type=_NON_NEGATIVE, help="Added latency per request.")
+@click.option(
+    "--latency-jitter-ms", default=0.0, type=_NON_NEGATIVE, help="Extra uniform random latency."
+)
+@click.option("--fault-rate", default=0.0, type=_FRACTION, help="Fraction answered 502/503.")
+@click.option("--reset-rate", default=0.0, type=_FRACTION, help="Fraction of connections reset.")
+@click.option(
+    "--ambiguous-rate",
+    default=0.0,
+    type=_FRACTION,
+    help="Fraction of cancels applied, then the connection dropped before the response.",
+)
+@click.option(
+    "--race-rate",
+    default=0.0,
+    type=_FRACTION,
+    help="Fraction of cancels that find the link paid by a customer a moment earlier.",
+)
+@click.option("--pay-rate", default=0.0, type=_NON_NEGATIVE, help="Customer payments per second.")
+@click.option(
+    "--malformed-rate",
+    default=0.0,
+    type=_FRACTION,
+    help="Fraction of list pages with one corrupted item.",
+)
+def sandbox_command(**options: Any) -> None:
+    """Run the local Harmony one-time-payment API sandbox."""
+    try:
+        knobs = Knobs().replace({name: options[name] for name in KNOB_NAMES})
+    except KnobError as exc:
+        raise click.UsageError(str(exc)) from exc
+    config = SandboxConfig(
+        host=options["host"],
+        port=options["port"],
+        api_key=options["api_key"],
+        admin_key=options["admin_key"],
+        knobs=knobs,
+        seed=options["seed"],
+        seed_random=options["seed_random"],
+        orgs=options["orgs"],
+        db=options["db"],
+    )
+    if not structlog.is_configured():
+        # Logs go to stderr: stdout carries the keys and the ready line for scripts.
+        structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    try:
+        asyncio.run(_serve(config))
+    except OSError as exc:  # the port is taken, the host cannot be bound, the db is unreadable
+        raise click.ClickException(str(exc)) from exc
+    except ValueError as exc:  # e.g. the admin key equals an organization's key
+        raise click.UsageError(str(exc)) from exc
+
+
+async def _serve(config: SandboxConfig) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    running = await start(config)
+    try:
+        _announce(running, config)
+        await stop.wait()
+    finally:
+        await running.stop()
+
+
+def _announce(running: RunningSandbox, config: SandboxConfig) -> None:
+    store = "in memory" if config.db is None else str(config.db)
+    click.echo(f"sandbox API: {running.base_url}/api  (state {store})")
+    if running.kept_links:
+        click.echo(f"kept {running.kept_links} links from {store}")
+    if running.seeded is not None:
+        click.echo(f"seeded {running.seeded.created} links (seed-random {config.seed_random})")
+    click.echo(f"control plane: {running.base_url}/_sandbox/  x-admin-key: {running.admin_key}")
+    for org in running.sandbox.store.orgs():
+        links = running.sandbox.store.count(org)
+        click.echo(f"organization {org.name!r} ({org.id}, {links} links)  x-api-key: {org.api_key}")
+    click.echo(READY_LINE.format(base_url=running.base_url))
+    sys.stdout.flush()

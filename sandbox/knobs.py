@@ -1,0 +1,85 @@
+"""The fault knobs: one immutable record, validated wherever it is changed.
+
+The same snake_case names are used by the control plane (`GET/PUT /_sandbox/knobs`), the
+CLI (with dashes) and `SandboxServer(knobs=...)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import Any
+
+DEFAULT_RATE_WINDOW_S = 1.0
+
+
+class KnobError(ValueError):
+    """A knob name is unknown or its value is out of range; the message names the knob."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Knobs:
+    """Fault and pace settings of a running sandbox; every default means "behave normally"."""
+
+    rate_limit: int | None = None
+    rate_window_s: float = DEFAULT_RATE_WINDOW_S
+    rate_limit_headers: bool = True
+    latency_ms: float = 0.0
+    latency_jitter_ms: float = 0.0
+    fault_rate: float = 0.0
+    reset_rate: float = 0.0
+    ambiguous_rate: float = 0.0
+    race_rate: float = 0.0
+    pay_rate: float = 0.0
+    malformed_rate: float = 0.0
+
+    def replace(self, changes: Mapping[str, object]) -> Knobs:
+        """Return a copy with `changes` applied, after checking every name and value."""
+        known = {field.name for field in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise KnobError(f"unknown knob(s) {unknown}; known knobs are {sorted(known)}")
+        checked: dict[str, Any] = {name: _check(name, value) for name, value in changes.items()}
+        return dataclasses.replace(self, **checked)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping of every knob."""
+        return dataclasses.asdict(self)
+
+
+KNOB_NAMES: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(Knobs))
+_FRACTIONS = frozenset(
+    {"fault_rate", "reset_rate", "ambiguous_rate", "race_rate", "malformed_rate"}
+)
+_NON_NEGATIVE = frozenset({"latency_ms", "latency_jitter_ms", "pay_rate"})
+
+
+def _check(name: str, value: object) -> object:
+    if name == "rate_limit_headers":
+        if not isinstance(value, bool):
+            raise KnobError(f"knob {name} must be true or false, got {value!r}")
+        return value
+    if name == "rate_limit":
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise KnobError(f"knob {name} must be a positive integer or null, got {value!r}")
+        return value
+    number = _number(name, value)
+    if name in _FRACTIONS and not 0.0 <= number <= 1.0:
+        raise KnobError(f"knob {name} must be between 0 and 1, got {value!r}")
+    if name in _NON_NEGATIVE and number < 0:
+        raise KnobError(f"knob {name} must be >= 0, got {value!r}")
+    if name == "rate_window_s" and number <= 0:
+        raise KnobError(f"knob {name} must be > 0, got {value!r}")
+    return number
+
+
+def _number(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise KnobError(f"knob {name} must be a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise KnobError(f"knob {name} must be finite, got {value!r}")
+    return number

@@ -1,0 +1,225 @@
+"""The seeder: a realistic, reproducible mix of payment links across organizations.
+
+One `seed_random` always yields the same links (ids, statuses, externalIds, amounts, billing
+data, and times *relative to the seeding moment*). Seeding twice with the same `seed_random`
+into one store therefore collides on ids and is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import secrets
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from sandbox import seed_data
+from sandbox.clock import whole_seconds
+from sandbox.index import id_of
+from sandbox.store import CANCELLED, CONFIRMED, PENDING, Org, Store, StoredLink
+
+CHUNK = 20_000  # links per insert: bounded memory, and the event loop breathes between chunks
+_MINUTE = 60_000
+_HOUR = 60 * _MINUTE
+_DAY = 24 * _HOUR
+_MAX_TTL = 2880 * _MINUTE
+_NULL_EXTERNAL_ID = 0.08
+_DUPLICATED_ORDER = 0.14  # orders that got 2 to 4 links
+_TIE = 0.25  # a duplicate created in the same second as the link before it
+_AS_TEXT = 0.3
+_USD = 0.15
+# Version 4 and RFC 4122 variant bits, as uuid.UUID(version=4) sets them, without the object.
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SeedSummary:
+    """What a seed run created, per organization."""
+
+    created: int
+    per_org: tuple[tuple[Org, int], ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready, with each organization's key (for the control plane and the CLI)."""
+        return {
+            "created": self.created,
+            "orgs": [
+                {"id": org.id, "name": org.name, "api_key": org.api_key, "links": links}
+                for org, links in self.per_org
+            ],
+        }
+
+
+def ensure_orgs(store: Store, count: int) -> list[Org]:
+    """The first `count` organizations, creating the missing ones with random keys."""
+    orgs = store.orgs()
+    while len(orgs) < count:
+        name = seed_data.SHOPS[len(orgs) % len(seed_data.SHOPS)]
+        orgs.append(store.create_org(name, new_api_key()))
+    return orgs[:count]
+
+
+def new_api_key() -> str:
+    """A random organization key."""
+    return f"sk_sandbox_{secrets.token_urlsafe(18)}"
+
+
+def seed_chunks(
+    orgs: Sequence[Org], count: int, now_ms: int, seed_random: int
+) -> Iterator[list[StoredLink]]:
+    """`count` links split evenly over `orgs` (the remainder to the first), in chunks."""
+    rng = random.Random(seed_random)
+    customers = [_customer(rng) for _ in range(max(1, min(2000, count // 10)))]
+    quotas = [count // len(orgs)] * len(orgs)
+    quotas[0] += count - sum(quotas)
+    chunk: list[StoredLink] = []
+    for org, quota in zip(orgs, quotas, strict=True):
+        for link in _org_links(rng, org, quota, whole_seconds(now_ms), customers):
+            chunk.append(link)
+            if len(chunk) == CHUNK:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def split_summary(orgs: Sequence[Org], count: int) -> SeedSummary:
+    """The summary `seed_chunks` will have produced once every chunk is stored."""
+    quotas = [count // len(orgs)] * len(orgs)
+    quotas[0] += count - sum(quotas)
+    return SeedSummary(count, tuple(zip(orgs, quotas, strict=True)))
+
+
+def seed_store(
+    store: Store, count: int, *, seed_random: int, orgs: int, now_ms: int
+) -> SeedSummary:
+    """Seed synchronously (at start-up, before anyone is served)."""
+    targets = ensure_orgs(store, orgs)
+    for chunk in seed_chunks(targets, count, now_ms, seed_random):
+        store.insert_links(chunk, index=False)
+    store.reindex()  # one bulk sort beats a million single inserts into the sorted lists
+    return split_summary(targets, count)
+
+
+def _org_links(
+    rng: random.Random,
+    org: Org,
+    quota: int,
+    now_ms: int,
+    customers: Sequence[dict[str, Any]],
+) -> Iterator[StoredLink]:
+    # Hot loop (a million links must seed in seconds): `random()` arithmetic instead of
+    # randint/choice, which cost several calls each.
+    r = rng.random
+    slug = _slug(org.name)
+    site = (f"https://{slug}.example.mx/pago/gracias", f"https://{slug}.example.mx/")
+    order = 0
+    while quota > 0:
+        shape = r()
+        size = min(quota, 2 + int(r() * 3)) if shape < _DUPLICATED_ORDER else 1
+        order += 1
+        external_id = None if shape > 1 - _NULL_EXTERNAL_ID else f"ORD-{100000 + order}"
+        created_ms, ttl_ms = _first_link_times(r, now_ms)
+        for _ in range(size):
+            customer = customers[int(r() * len(customers))]
+            yield _link(
+                rng, org, external_id, (created_ms, ttl_ms, now_ms), customer=customer, site=site
+            )
+            if r() >= _TIE:  # the merchant made another link a while later
+                created_ms = min(now_ms, created_ms + (1 + int(r() * 7200)) * 1000)
+        quota -= size
+
+
+def _first_link_times(r: Callable[[], float], now_ms: int) -> tuple[int, int]:
+    """(createdAt, lifetime) so that expiry falls in a realistic spread around now."""
+    # Most merchants keep the default 48 h lifetime; some pick a day, a few anything allowed.
+    pick = r()
+    ttl_ms = _MAX_TTL if pick < 0.6 else _DAY if pick < 0.8 else (10 + int(r() * 2871)) * _MINUTE
+    spread = r()
+    if spread < 0.15:  # already expired, still PENDING unless paid or cancelled
+        remaining = -(1 + int(r() * 7 * _DAY // 1000)) * 1000
+    elif spread < 0.25:  # expiring within the hour
+        remaining = (1 + int(r() * 60)) * _MINUTE
+    elif spread < 0.60:  # within the day
+        remaining = (60 + int(r() * 23 * 60)) * _MINUTE
+    else:  # within two days
+        remaining = (24 * 60 + int(r() * 24 * 60)) * _MINUTE
+    ttl_ms = max(ttl_ms, remaining)
+    return now_ms + remaining - ttl_ms, ttl_ms
+
+
+def _link(
+    rng: random.Random,
+    org: Org,
+    external_id: str | None,
+    times: tuple[int, int, int],
+    *,
+    customer: dict[str, Any],
+    site: tuple[str, str],
+) -> StoredLink:
+    r = rng.random
+    created_ms, ttl_ms, now_ms = times
+    expires_ms = created_ms + ttl_ms
+    fate = r()
+    status = CONFIRMED if fate < 0.14 else CANCELLED if fate < 0.24 else PENDING
+    updated_ms = created_ms
+    if status != PENDING:  # paid or cancelled some time before expiry (and before now)
+        updated_ms += int(r() * max(0, min(expires_ms, now_ms) - created_ms) / 1000) * 1000
+    cents = 5_000 + int(r() * 2_495_000)
+    if r() < 0.4:
+        cents -= cents % 100  # whole pesos
+    as_text = r() < _AS_TEXT
+    if as_text:
+        amount = f"{cents // 100}.{cents % 100:02d}"  # "1500.00", as one docs example shows
+    else:
+        amount = f"{cents // 100}.{cents % 100:02d}".rstrip("0").rstrip(".")  # canonical number
+    product = seed_data.PRODUCTS[int(r() * len(seed_data.PRODUCTS))]
+    bits = rng.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET
+    return StoredLink(
+        id=id_of(bits),
+        org_no=org.no,
+        status=status,
+        external_id=external_id,
+        amount=amount,
+        amount_is_text=as_text,
+        currency="USD" if r() < _USD else "MXN",
+        description=f"{product} ({external_id})" if external_id else product,
+        redirect_url=site[0],
+        homepage_url=site[1],
+        billing=customer,
+        created_ms=created_ms,
+        updated_ms=updated_ms,
+        expires_ms=expires_ms,
+    )
+
+
+def _customer(rng: random.Random) -> dict[str, Any]:
+    first = rng.choice(seed_data.FIRST_NAMES)
+    surname, second = rng.choice(seed_data.SURNAMES), rng.choice(seed_data.SURNAMES)
+    city, state, zip_prefix, area = rng.choice(seed_data.CITIES)
+    local = f"{_ascii(first)}.{_ascii(surname)}{rng.randint(1, 99)}"
+    return {
+        "email": f"{local}@{rng.choice(seed_data.EMAIL_DOMAINS)}",
+        "firstName": first,
+        "lastName": f"{surname} {second}",
+        "phoneNumber": f"+52{area}{rng.randrange(10 ** (10 - len(area))):0{10 - len(area)}d}",
+        "address": {
+            "addressLine": (
+                f"{rng.choice(seed_data.STREETS)} {rng.randint(1, 2999)}, "
+                f"Col. {rng.choice(seed_data.NEIGHBOURHOODS)}"
+            ),
+            "city": city,
+            "state": state,
+            "zip": f"{zip_prefix}{rng.randint(0, 999):03d}",
+        },
+    }
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
+def _slug(name: str) -> str:
+    return "-".join(_ascii(name).split())

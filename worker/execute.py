@@ -1,0 +1,299 @@
+"""Execute: cancel the planned links concurrently, under the run's pace, and record outcomes.
+
+Each link ends in exactly one ``Outcome``:
+
+- 200 -> ``cancelled``.
+- 400 -> ``conflict`` (paid first, already cancelled, or expired meanwhile); one GET says
+  which, for the report. When an earlier attempt of ours got no answer and the retry gets
+  400, a GET that shows CANCELLED means our first attempt worked: ``cancelled``.
+- 404 -> ``not_found``.
+- 5xx, resets, timeouts, 429 -> retried (``worker.retry``); ``failed`` once attempts or the
+  run's retry budget run out.
+- 401/403 -> ``AuthError`` propagates: the task group stops every other request at once.
+
+Launching stops (the rest are ``not_attempted``) when ``stop`` is set (a signal) or when the
+failure threshold trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import anyio
+import structlog
+
+from jobs.links import Link, Status
+from jobs.plan import Decision
+from jobs.reasons import Reason
+from worker.client import HarmonyClient
+from worker.errors import ApiError, AuthError, NoResponse, SweeperError
+from worker.outcomes import Outcome
+from worker.report import ReportItem
+from worker.report_writers import decimal_text
+from worker.retry import RetryBudget, RetryPolicy, retrying
+from worker.taskgroups import collapse_errors
+
+log = structlog.get_logger("worker.execute")
+
+
+@dataclass(frozen=True, slots=True)
+class FailureThreshold:
+    """Stop launching when more than ``ratio`` of at least ``minimum`` finished cancels failed."""
+
+    ratio: float
+    minimum: int
+
+    def tripped(self, finished: int, failed: int) -> bool:
+        return finished >= self.minimum and failed > self.ratio * finished
+
+
+@dataclass(slots=True)
+class ExecutionState:
+    """Shared, mutable bookkeeping of one execution (single event loop, no locks needed)."""
+
+    finished: int = 0
+    failed: int = 0
+    threshold_tripped: bool = False
+    items: dict[str, ReportItem] = field(default_factory=dict)
+
+
+OnOutcome = Callable[[ReportItem], None]
+
+
+def item_for(
+    link: Link,
+    reasons: Sequence[str],
+    outcome: Outcome,
+    *,
+    http_status: int | None = None,
+    attempts: int = 0,
+    message: str | None = None,
+) -> ReportItem:
+    """A report line for ``link``."""
+    return ReportItem(
+        id=link.id,
+        external_id=link.external_id,
+        amount=link.amount,
+        currency=link.currency,
+        expires_at=link.expires_at,
+        created_at=link.created_at,
+        reasons=tuple(reasons),
+        outcome=outcome,
+        http_status=http_status,
+        attempts=attempts,
+        message=message,
+    )
+
+
+def unknown_link_item(
+    link_id: str, outcome: Outcome, message: str, http_status: int | None = None
+) -> ReportItem:
+    """A report line for a listed id whose link could not be read (gone, or unreadable)."""
+    return ReportItem(
+        id=link_id,
+        external_id=None,
+        amount=None,
+        currency=None,
+        expires_at=None,
+        created_at=None,
+        reasons=(str(Reason.MANIFEST),),
+        outcome=outcome,
+        http_status=http_status,
+        attempts=0,
+        message=message,
+    )
+
+
+def conflict_message(link: Link | None, *, now_expired: bool) -> str:
+    """Why a cancel was refused, as the follow-up GET tells it."""
+    if link is None:
+        return "refused (400); the link is no longer visible"
+    if link.status is Status.CONFIRMED:
+        return "refused (400): the customer paid first (CONFIRMED)"
+    if link.status is Status.CANCELLED:
+        return "refused (400): already CANCELLED"
+    if now_expired:
+        return "refused (400): expired meanwhile"
+    return "refused (400): still PENDING and not expired"
+
+
+@dataclass(slots=True)
+class Executor:
+    """Cancels decisions with one client; one instance per execution pass."""
+
+    client: HarmonyClient
+    policy: RetryPolicy
+    budget: RetryBudget
+    threshold: FailureThreshold
+    now: Callable[[], datetime]
+    audit: Callable[[ReportItem], None]
+    on_outcome: OnOutcome | None = None
+    stop: anyio.Event = field(default_factory=anyio.Event)
+    grace: float = 10.0
+    state: ExecutionState = field(default_factory=ExecutionState)
+
+    async def run(self, decisions: Sequence[Decision]) -> dict[str, ReportItem]:
+        """Cancel every decision, or stop early; returns an item per launched decision.
+
+        After ``stop`` is set, requests in flight get ``grace`` seconds to finish; those
+        still unanswered then are cancelled and reported ``failed`` (their fate unknown).
+        """
+        pending = iter(decisions)
+        in_flight: dict[str, Decision] = {}
+        workers = max(1, min(len(decisions), self.client.pace.max_concurrency))
+        limiter = anyio.CapacityLimiter(max(1, self.client.pace.concurrency))
+
+        async def worker() -> None:
+            for decision in pending:
+                if self._halted():
+                    return
+                async with limiter:
+                    if self._halted():
+                        return
+                    in_flight[decision.link.id] = decision
+                    item = await self.cancel_one(decision)
+                    del in_flight[decision.link.id]
+                    limiter.total_tokens = max(1, self.client.pace.concurrency)
+                self._record(item)
+
+        try:
+            with collapse_errors():
+                async with anyio.create_task_group() as outer:
+                    async with anyio.create_task_group() as crew:
+                        outer.start_soon(self._drain, crew.cancel_scope)
+                        for _ in range(workers):
+                            crew.start_soon(worker)
+                    outer.cancel_scope.cancel()
+        finally:
+            for decision in in_flight.values():
+                self._record(
+                    item_for(
+                        decision.link,
+                        decision.reasons,
+                        Outcome.FAILED,
+                        message="interrupted after the cancel was sent: its outcome is unknown",
+                    )
+                )
+        return self.state.items
+
+    def _halted(self) -> bool:
+        return self.stop.is_set() or self.state.threshold_tripped
+
+    async def _drain(self, crew: anyio.CancelScope) -> None:
+        """On stop: let requests in flight finish within the grace period, then cancel them."""
+        await self.stop.wait()
+        log.warning("run.draining", grace_period=self.grace)
+        await anyio.sleep(self.grace)
+        crew.cancel()
+
+    def _record(self, item: ReportItem) -> None:
+        state = self.state
+        state.items[item.id] = item
+        state.finished += 1
+        if item.outcome is Outcome.FAILED:
+            state.failed += 1
+            log.warning("payment.failed", **_fields(item))
+        elif item.outcome is Outcome.CANCELLED:
+            self.audit(item)
+        elif item.outcome is Outcome.CONFLICT:
+            log.info("payment.conflict", **_fields(item))
+        elif item.outcome is Outcome.NOT_FOUND:
+            log.info("payment.not_found", **_fields(item))
+        if not state.threshold_tripped and self.threshold.tripped(state.finished, state.failed):
+            state.threshold_tripped = True
+            log.error(
+                "run.failure_threshold",
+                finished=state.finished,
+                failed=state.failed,
+                ratio=self.threshold.ratio,
+            )
+        if self.on_outcome is not None:
+            self.on_outcome(item)
+
+    async def cancel_one(self, decision: Decision) -> ReportItem:
+        """Cancel one link with retries; never raises but for ``AuthError`` and cancellation."""
+        link, reasons = decision.link, [str(reason) for reason in decision.reasons]
+        attempts = 0
+        unanswered = False
+        self.budget.record_attempt()
+        try:
+            async for attempt in retrying(self.policy, self.budget):
+                with attempt:
+                    attempts += 1
+                    if attempts > 1:
+                        log.info("payment.retry", id=link.id, attempt=attempts)
+                    try:
+                        answer = await self.client.cancel(link.id)
+                    except NoResponse:
+                        unanswered = True
+                        raise
+        except AuthError:
+            raise
+        except SweeperError as exc:
+            status = exc.status if isinstance(exc, ApiError) else None
+            return item_for(
+                link,
+                reasons,
+                Outcome.FAILED,
+                http_status=status,
+                attempts=attempts,
+                message=str(exc),
+            )
+        if answer.status == 200:
+            return item_for(link, reasons, Outcome.CANCELLED, http_status=200, attempts=attempts)
+        if answer.status == 404:
+            return item_for(
+                link,
+                reasons,
+                Outcome.NOT_FOUND,
+                http_status=404,
+                attempts=attempts,
+                message=answer.message,
+            )
+        current = await self._look_up(link.id)
+        if unanswered and current is not None and current.status is Status.CANCELLED:
+            return item_for(
+                link,
+                reasons,
+                Outcome.CANCELLED,
+                http_status=400,
+                attempts=attempts,
+                message="an earlier attempt's answer was lost; the link is CANCELLED",
+            )
+        expired = current is not None and current.is_expired(self.now())
+        return item_for(
+            link,
+            reasons,
+            Outcome.CONFLICT,
+            http_status=400,
+            attempts=attempts,
+            message=conflict_message(current, now_expired=expired),
+        )
+
+    async def _look_up(self, link_id: str) -> Link | None:
+        """The link's current state after a 400, or None when it cannot be had."""
+        self.budget.record_attempt()
+        try:
+            async for attempt in retrying(self.policy, self.budget):
+                with attempt:
+                    return await self.client.get(link_id)
+        except AuthError:
+            raise
+        except SweeperError as exc:
+            log.warning("payment.lookup_failed", id=link_id, error=str(exc))
+        return None
+
+
+def _fields(item: ReportItem) -> dict[str, object]:
+    return {
+        "id": item.id,
+        "externalId": item.external_id,
+        "amount": None if item.amount is None else decimal_text(item.amount),
+        "currency": item.currency,
+        "reasons": list(item.reasons),
+        "http_status": item.http_status,
+        "attempts": item.attempts,
+        "message": item.message,
+    }

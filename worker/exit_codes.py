@@ -1,0 +1,63 @@
+"""Exit codes: the one place where outcomes and errors become a process status.
+
+- 0: every planned link ended cancelled (or would_cancel in a dry run), or skipped for a
+  documented non-fatal reason: conflict, not_found, skipped_expired.
+- 1: some cancellations failed after retries.
+- 2: usage or configuration error (flags, config, manifest, report path); nothing sent.
+- 3: the API refused the key (401/403); nothing sent after that answer.
+- 4: safety abort: plan over --max-cancellations, failure threshold, incomplete scan,
+  confirmation declined.
+- 130 / 143: interrupted by SIGINT / SIGTERM; in-flight requests drained, report written.
+"""
+
+from __future__ import annotations
+
+import enum
+import signal
+
+from worker.errors import AuthError, ConfigError, SafetyAbort, SweeperError
+from worker.outcomes import Abort
+from worker.report import Report
+
+
+class ExitCode(enum.IntEnum):
+    """The process status of ``harmony-sweeper run``."""
+
+    OK = 0
+    FAILURES = 1
+    USAGE = 2
+    UNAUTHORIZED = 3
+    SAFETY_ABORT = 4
+    SIGINT = 128 + signal.SIGINT
+    SIGTERM = 128 + signal.SIGTERM
+
+
+_ABORTS = {
+    Abort.PLAN_OVER_CAP: ExitCode.SAFETY_ABORT,
+    Abort.FAILURE_THRESHOLD: ExitCode.SAFETY_ABORT,
+    Abort.SCAN_INCOMPLETE: ExitCode.SAFETY_ABORT,
+    Abort.DECLINED: ExitCode.SAFETY_ABORT,
+    Abort.UNAUTHORIZED: ExitCode.UNAUTHORIZED,
+}
+
+
+def exit_code_for_report(report: Report, *, signal_number: int | None = None) -> ExitCode:
+    """The status of a run that produced a report."""
+    if report.aborted == Abort.INTERRUPTED:
+        return ExitCode.SIGINT if signal_number == signal.SIGINT else ExitCode.SIGTERM
+    if report.aborted is not None:
+        return _ABORTS[Abort(report.aborted)]
+    if report.summary.failed:
+        return ExitCode.FAILURES
+    return ExitCode.OK
+
+
+def exit_code_for_error(exc: SweeperError) -> ExitCode:
+    """The status of a run that ended in an error before it had a report."""
+    if isinstance(exc, ConfigError):
+        return ExitCode.USAGE
+    if isinstance(exc, AuthError):
+        return ExitCode.UNAUTHORIZED
+    if isinstance(exc, SafetyAbort):
+        return ExitCode.SAFETY_ABORT
+    return ExitCode.SAFETY_ABORT

@@ -1,0 +1,240 @@
+"""structlog set-up: JSON lines for machines, console lines for people, secrets never shown.
+
+``configure_logging`` is called once, by the CLI; nothing configures logging at import time.
+Bind the run's id once with ``structlog.contextvars.bind_contextvars(run_id=...)`` and every
+event of the run carries it.
+
+Event names are stable identifiers (values go in fields, never into the name). The engine's
+catalogue, with the fields each event carries (``run_id`` is bound to every event of a run):
+
+    run.started            mode, policies, base_url, initiator
+    scan.page              page, items, count (debug)
+    scan.finished          links, pages, count
+    plan.ready             scanned, cancel, skipped_expired, excluded, unmatched
+    payment.cancelled      the audit event: id, externalId, amount, currency, reasons,
+                           attempts, initiator
+    payment.conflict       the report item's fields; message says which 400 case it was
+    payment.not_found      the report item's fields
+    payment.failed         the report item's fields; message is the last error
+    payment.retry          id, attempt
+    payment.lookup_failed  id, error: the GET after a refused cancel got no usable answer
+    retry.scheduled        attempt, wait, error, status
+    retry.budget_exhausted retries, first_attempts
+    pace.rate_changed      rate (new, per second), previous, cause
+    pace.paused            seconds, cause (429 Retry-After, RateLimit headers)
+    run.failure_threshold  finished, failed, ratio
+    run.draining           grace_period: a signal came; no new cancels, in-flight ones finish
+    run.aborted            reason (a ``worker.outcomes.Abort`` value), error
+    run.finished           mode, aborted, requests, rate_limited, retries and the summary's
+                           counts: the one canonical summary line of a run
+
+Payment events use the report's item keys (``externalId``, ``http_status``) so that a log
+line and a report row join on the same names. Amounts are decimal strings, as in the report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from pathlib import PurePath
+from typing import Any, Literal, TextIO, cast
+
+import structlog
+from structlog.tracebacks import ExceptionDictTransformer
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from worker.errors import ConfigError
+
+REDACTED = "***"
+
+Renderer = Literal["auto", "json", "console"]
+
+
+def configure_logging(
+    *,
+    renderer: Renderer = "auto",
+    level: str = "info",
+    secrets: Sequence[str] = (),
+    stream: TextIO | None = None,
+) -> None:
+    """Send log events to ``stream`` (the current ``sys.stderr`` when ``None``).
+
+    ``auto`` renders for a console when the stream is a TTY and as JSON lines otherwise.
+    Every occurrence of a ``secrets`` value is replaced with ``***`` before anything is
+    written, wherever it hides (nested values, exception text, an f-string in the event).
+    """
+    level_number = _level_number(level)
+    target = stream if stream is not None else cast(TextIO, _CurrentStderr())
+    console = renderer == "console" or (renderer == "auto" and _isatty(target))
+    redactor = _Redactor(secrets)
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+    ]
+    # Exceptions become text or data *before* redaction, so that their messages are redacted
+    # too. Tracebacks never show local variables: those can hold the API key or customers'
+    # data, and rich's coloured console tracebacks could split a secret with colour codes
+    # where no redaction would find it. Hence plain text on the console.
+    final: list[Processor]
+    if console:
+        final = [
+            structlog.processors.format_exc_info,
+            redactor,
+            _RedactedOutput(structlog.dev.ConsoleRenderer(colors=_colors(target)), redactor),
+        ]
+    else:
+        final = [
+            structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
+            redactor,
+            _RedactedOutput(structlog.processors.JSONRenderer(default=_json_default), redactor),
+        ]
+    structlog.configure(
+        processors=[*shared, *final],
+        wrapper_class=structlog.make_filtering_bound_logger(level_number),
+        logger_factory=structlog.WriteLoggerFactory(file=target),
+        # Not cached: modules hold loggers from import time, and caching would pin them to
+        # whichever configuration they first met, defeating structlog.testing.capture_logs()
+        # and any reconfiguration. One dict lookup per event is cheap next to an HTTP request.
+        cache_logger_on_first_use=False,
+    )
+
+
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+}
+
+
+def _level_number(level: str) -> int:
+    number = _LEVELS.get(level.lower())
+    if number is None:
+        raise ConfigError(f"log level {level!r} is not one of {', '.join(_LEVELS)}")
+    return number
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+def _colors(stream: TextIO) -> bool:
+    """Colour when the stream is a TTY; NO_COLOR turns it off and wins over FORCE_COLOR."""
+    if os.environ.get("NO_COLOR", ""):
+        return False
+    if os.environ.get("FORCE_COLOR", ""):
+        return True
+    return _isatty(stream)
+
+
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time of writing.
+
+    rich's live progress swaps ``sys.stderr`` for a proxy that prints lines above the bar;
+    holding the original stream would draw log lines through the bar instead.
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return _isatty(sys.stderr)
+
+
+class _Redactor:
+    """Replaces every occurrence of a secret, anywhere in an event, with ``***``.
+
+    Defence in depth: the key is a ``SecretStr`` everywhere it is held, but someone may still
+    log a URL, a header dict or an exception that quotes it.
+    """
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        # Each secret also as repr() and JSON escape it: that is how renderers would show it.
+        # Longest first, so a secret that contains another is replaced whole. An empty
+        # string would "occur" everywhere, so it is no secret.
+        forms = {
+            form
+            for secret in secrets
+            if secret
+            for form in (secret, repr(secret)[1:-1], json.dumps(secret)[1:-1])
+        }
+        self._secrets = sorted(forms, key=len, reverse=True)
+
+    def __call__(self, logger: WrappedLogger, name: str, event_dict: EventDict) -> EventDict:
+        if not self._secrets:
+            return event_dict
+        return {self.text(key): self.value(value) for key, value in event_dict.items()}
+
+    def text(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def value(self, value: object) -> object:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, bytes | bytearray):
+            return self.text(bytes(value).decode("utf-8", errors="backslashreplace"))
+        if isinstance(value, Mapping):
+            return {self.value(key): self.value(item) for key, item in value.items()}
+        if isinstance(value, list | tuple | set | frozenset):
+            # Rendered as JSON arrays anyway; the container's own type does not matter here.
+            return [self.value(item) for item in value]
+        # Anything else is rendered with str() or repr() later; redact that text now if it
+        # would show a secret (an exception, a URL object, a header multidict).
+        if isinstance(value, _PLAIN) or not self._shows_secret(value):
+            return value
+        return self.text(str(value))
+
+    def _shows_secret(self, value: object) -> bool:
+        shown = f"{value!s}\n{value!r}"
+        return any(secret in shown for secret in self._secrets)
+
+
+# Values whose rendering cannot contain a secret.
+_PLAIN = (type(None), bool, int, float, Decimal, dt.datetime, dt.date, dt.timedelta)
+
+
+class _RedactedOutput:
+    """Wraps the renderer: the finished line is redacted once more, the last line of defence."""
+
+    def __init__(self, renderer: Processor, redactor: _Redactor) -> None:
+        self._renderer = renderer
+        self._redactor = redactor
+
+    def __call__(self, logger: WrappedLogger, name: str, event_dict: EventDict) -> str:
+        rendered = self._renderer(logger, name, event_dict)
+        if isinstance(rendered, bytes | bytearray):
+            rendered = bytes(rendered).decode("utf-8", errors="replace")
+        elif not isinstance(rendered, str):
+            raise TypeError(f"log renderer returned {type(rendered).__name__}, not text")
+        return self._redactor.text(rendered)
+
+
+def _json_default(value: object) -> Any:
+    """JSON for the types the engine logs; money stays a decimal string, never a float."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    return repr(value)

@@ -1,0 +1,201 @@
+"""What a person at a terminal sees on stderr: a progress bar, the plan and the summary.
+
+Nothing here is shown unless stderr is an interactive terminal: cron, CI and pipes get the
+JSON logs and the report file instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Sequence
+from types import TracebackType
+from typing import TextIO
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from worker.outcomes import Outcome
+from worker.report import Report, ReportItem
+from worker.report_writers import SUMMARY_KEYS, decimal_text, utc_text
+
+# Outcomes that need an operator's eye are drawn in colour.
+_OUTCOME_STYLES = {
+    Outcome.CANCELLED: "green",
+    Outcome.CONFLICT: "yellow",
+    Outcome.NOT_FOUND: "yellow",
+    Outcome.FAILED: "bold red",
+    Outcome.NOT_ATTEMPTED: "red",
+}
+
+
+_OUTCOMES = {outcome.value: outcome for outcome in Outcome}
+
+
+def make_console(stream: TextIO) -> Console:
+    """A rich console on ``stream`` (stderr).
+
+    rich itself honours NO_COLOR and FORCE_COLOR; under CI (``CI`` set) the console is not
+    interactive, so a forced-colour CI log gets no animated bar redrawn into it.
+    """
+    return Console(
+        file=stream,
+        force_interactive=False if os.environ.get("CI", "") else None,
+        highlight=False,
+    )
+
+
+class _RateColumn(ProgressColumn):
+    """Links per second. rich's own speed columns show bytes or only tasks without a total."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:,.1f}/s", style="progress.data.speed")
+
+
+class SweepProgress:
+    """The scan and cancel progress bars; a no-op unless enabled on an interactive console.
+
+    Counts by outcome add up across passes, as do the cancel bar's totals.
+    """
+
+    def __init__(self, *, console: Console, enabled: bool) -> None:
+        self._console = console
+        self._enabled = enabled and console.is_interactive
+        self._progress: Progress | None = None
+        self._scan: TaskID | None = None
+        self._cancels: TaskID | None = None
+        self._counts: Counter[Outcome] = Counter()
+
+    def __enter__(self) -> SweepProgress:
+        if self._enabled:
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(bar_width=24),
+                MofNCompleteColumn(),
+                _RateColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[counts]}", markup=False),
+                console=self._console,
+                transient=True,
+            )
+            self._progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def start_scan(self) -> None:
+        """Begin (or begin again, for a later pass) listing PENDING links."""
+        if self._progress is None:
+            return
+        if self._scan is None:
+            self._scan = self._progress.add_task("Scanning", total=None, counts="")
+        else:
+            self._progress.reset(self._scan, total=None)
+
+    def scanned(self, n: int, total: int | None) -> None:
+        """``n`` links listed so far in this pass, of ``total`` (the API's count) if known."""
+        if self._progress is not None and self._scan is not None:
+            self._progress.update(self._scan, completed=n, total=total)
+
+    def start_cancels(self, total: int) -> None:
+        """``total`` more links are about to be cancelled."""
+        if self._progress is None:
+            return
+        if self._cancels is None:
+            self._cancels = self._progress.add_task("Cancelling", total=total, counts="")
+        else:
+            previous = self._progress.tasks[self._cancels].total or 0
+            self._progress.update(self._cancels, total=previous + total)
+
+    def advance(self, outcome: Outcome) -> None:
+        """One link reached ``outcome``."""
+        self._counts[outcome] += 1
+        if self._progress is not None and self._cancels is not None:
+            self._progress.update(self._cancels, advance=1, counts=self._counts_text())
+
+    def _counts_text(self) -> str:
+        return " · ".join(
+            f"{outcome.value} {self._counts[outcome]}"
+            for outcome in Outcome
+            if self._counts[outcome]
+        )
+
+
+def _shown(text: str) -> Text:
+    """Untrusted text as a table cell: no rich markup, control characters made visible.
+
+    externalId and messages come from merchants and the API; raw escape sequences in them
+    could rewrite the operator's terminal.
+    """
+    visible = "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
+    return Text(visible)
+
+
+def _outcome_cell(outcome: Outcome) -> Text:
+    return Text(outcome.value, style=_OUTCOME_STYLES.get(outcome, ""))
+
+
+def plan_table(items: Sequence[ReportItem], *, limit: int = 50) -> Table:
+    """The plan, soonest-expiring first as given; at most ``limit`` rows, the rest counted."""
+    table = Table(title=f"Plan: {len(items)} links", title_justify="left")
+    # The figures a reader checks never wrap; free text folds into what width is left.
+    table.add_column("id", no_wrap=True)
+    table.add_column("externalId", overflow="fold")
+    table.add_column("amount", justify="right", no_wrap=True)
+    table.add_column("expiresAt", no_wrap=True)
+    table.add_column("reasons", overflow="fold")
+    table.add_column("outcome", no_wrap=True)
+    for item in items[:limit]:
+        amount = "" if item.amount is None else decimal_text(item.amount)
+        table.add_row(
+            _shown(item.id),
+            _shown(item.external_id or ""),
+            _shown(f"{amount} {item.currency or ''}".strip()),
+            "" if item.expires_at is None else utc_text(item.expires_at),
+            _shown(", ".join(str(reason) for reason in item.reasons)),
+            _outcome_cell(item.outcome),
+        )
+    if len(items) > limit:
+        table.caption = f"{len(items) - limit} more not shown; --report FILE lists every link"
+    return table
+
+
+def summary_table(report: Report) -> Table:
+    """The summary's counts, with the run id, mode and why it stopped early if it did."""
+    table = Table(title=f"{report.mode} {report.run_id}", title_justify="left")
+    table.add_column("")
+    table.add_column("links", justify="right")
+    counts = report.summary.to_json_dict()
+    for key in SUMMARY_KEYS:
+        outcome = _OUTCOMES.get(key)
+        style = _OUTCOME_STYLES.get(outcome, "") if outcome is not None and counts[key] else ""
+        table.add_row(key, Text(str(counts[key]), style=style))
+    if report.aborted is not None:
+        table.rows[-1].end_section = True
+        table.add_row("stopped early", Text(str(report.aborted), style="bold red"))
+    return table

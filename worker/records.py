@@ -1,0 +1,110 @@
+"""The API's JSON to ``jobs.Link``: strict about what the sweep relies on, lenient elsewhere.
+
+A list page must be ``{count, page, pageSize, items}``; each item needs a UUID ``id``, a
+status, ``createdAt`` and ``expiresAt`` with a timezone, and an amount (number or decimal
+string). Unknown fields are ignored, because the API may add some. Anything else is
+``MalformedResponse``: a run that cannot trust its scan cancels nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated
+
+import pydantic
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from jobs.links import Link, Status
+from worker.errors import MalformedResponse
+
+
+def canonical_uuid(value: str) -> str:
+    """The canonical lower-case form of a UUID string; ``ValueError`` for anything else."""
+    parsed = uuid.UUID(value)
+    canonical = str(parsed)
+    # uuid.UUID accepts braces, "urn:uuid:" and missing hyphens; an id that is not already in
+    # the canonical form (case aside) would be a different string in a URL, so refuse it.
+    if canonical != value.lower():
+        raise ValueError(f"{value!r} is not a canonical UUID")
+    return canonical
+
+
+_Uuid = Annotated[str, AfterValidator(canonical_uuid)]
+
+
+class _WireLink(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: _Uuid
+    status: Status
+    external_id: str | None = Field(default=None, alias="externalId")
+    amount: Annotated[Decimal, Field(allow_inf_nan=False)]
+    currency: str
+    created_at: AwareDatetime = Field(alias="createdAt")
+    expires_at: AwareDatetime = Field(alias="expiresAt")
+
+    def to_link(self) -> Link:
+        return Link(
+            id=self.id,
+            status=self.status,
+            external_id=self.external_id or None,
+            amount=self.amount,
+            currency=self.currency,
+            created_at=self.created_at.astimezone(UTC),
+            expires_at=self.expires_at.astimezone(UTC),
+        )
+
+
+class _WirePage(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    count: Annotated[int, Field(ge=0)]
+    page: Annotated[int, Field(ge=1)]
+    page_size: Annotated[int, Field(ge=1, alias="pageSize")]
+    items: list[_WireLink]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of ``GET /api/one-time-payment``."""
+
+    count: int
+    page: int
+    page_size: int
+    links: tuple[Link, ...]
+
+
+def _malformed(what: str, exc: pydantic.ValidationError) -> MalformedResponse:
+    first = exc.errors()[0]
+    where = " -> ".join(str(part) for part in first["loc"]) or "body"
+    return MalformedResponse(f"malformed {what}: {where}: {first['msg']}")
+
+
+def parse_page(body: bytes) -> Page:
+    """Parse a list response body; ``MalformedResponse`` names the first bad field."""
+    try:
+        wire = _WirePage.model_validate_json(body)
+    except pydantic.ValidationError as exc:
+        raise _malformed("list page", exc) from exc
+    return Page(
+        count=wire.count,
+        page=wire.page,
+        page_size=wire.page_size,
+        links=tuple(item.to_link() for item in wire.items),
+    )
+
+
+def parse_link(body: bytes) -> Link:
+    """Parse one payment object (GET one, or the cancel response)."""
+    try:
+        return _WireLink.model_validate_json(body).to_link()
+    except pydantic.ValidationError as exc:
+        raise _malformed("payment", exc) from exc
+
+
+def utc_now() -> datetime:
+    """The wall clock, aware and in UTC: the default ``now`` of a run."""
+    return datetime.now(UTC)

@@ -1,0 +1,222 @@
+"""The run's report: one line per planned link and a summary, written to a file atomically.
+
+The JSON shape is a public interface (issue 3, "Contract"): ``jobs.manifest`` reads a dry
+run's report back as a manifest, so every value must round-trip. Money never goes through
+``float``: amounts are ``Decimal`` here and decimal *strings* in JSON. Timestamps are
+ISO-8601 UTC ending in ``Z``. How each format looks lives in ``worker.report_writers``.
+
+The CLI calls ``report_format`` before any request, so a bad ``--report`` fails with exit 2
+and nothing sent. ``write_report`` creates missing parent directories: the report is written
+after irreversible cancellations, and losing it to a missing folder would be worse than
+creating one. The file is replaced atomically (temp file in the same directory, fsync,
+``os.replace``), so a reader never sees half a report and an older one survives a crash.
+The temp file comes from ``tempfile.mkstemp``, so the report is readable by its owner only:
+it carries customers' references and amounts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import enum
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from worker.errors import ConfigError
+from worker.outcomes import Outcome
+from worker.report_writers import (
+    ITEM_KEYS,
+    SUMMARY_KEYS,
+    CsvReportWriter,
+    JsonReportWriter,
+    MarkdownReportWriter,
+    ReportWriter,
+    decimal_text,
+    json_ready,
+    utc_text,
+)
+
+Mode = Literal["dry-run", "execute"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportItem:
+    """What happened to one planned link.
+
+    ``amount``, ``currency``, ``expires_at`` and ``created_at`` are ``None`` only when the
+    run knows nothing but the id (a manifest id the API no longer shows); JSON has ``null``.
+    ``attempts`` counts the cancel requests sent (0 for a dry run or a link never sent one);
+    ``http_status`` is the last cancel response's status, ``None`` when none came.
+    """
+
+    id: str
+    external_id: str | None
+    amount: Decimal | None
+    currency: str | None
+    expires_at: dt.datetime | None
+    created_at: dt.datetime | None
+    reasons: tuple[str, ...]
+    outcome: Outcome
+    http_status: int | None
+    attempts: int
+    message: str | None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The item as the report's JSON, keys in ``ITEM_KEYS`` order."""
+        values = (
+            self.id,
+            self.external_id,
+            None if self.amount is None else decimal_text(self.amount),
+            self.currency,
+            None if self.expires_at is None else utc_text(self.expires_at),
+            None if self.created_at is None else utc_text(self.created_at),
+            [str(reason) for reason in self.reasons],
+            self.outcome.value,
+            self.http_status,
+            self.attempts,
+            self.message,
+        )
+        return dict(zip(ITEM_KEYS, values, strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Counts for the run.
+
+    ``planned`` is every link the policies selected, ``skipped_expired`` included, so the
+    outcome counts always add up to ``planned``: each planned link is accounted for once.
+    """
+
+    scanned: int
+    planned: int
+    cancelled: int
+    would_cancel: int
+    conflict: int
+    not_found: int
+    failed: int
+    skipped_expired: int
+    not_attempted: int
+
+    @classmethod
+    def from_items(cls, items: Sequence[ReportItem], *, scanned: int) -> Summary:
+        """Count ``items`` by outcome; ``scanned`` is the number of distinct links listed."""
+        counts = dict.fromkeys(Outcome, 0)
+        for item in items:
+            counts[item.outcome] += 1
+        return cls(
+            scanned=scanned,
+            planned=len(items),
+            cancelled=counts[Outcome.CANCELLED],
+            would_cancel=counts[Outcome.WOULD_CANCEL],
+            conflict=counts[Outcome.CONFLICT],
+            not_found=counts[Outcome.NOT_FOUND],
+            failed=counts[Outcome.FAILED],
+            skipped_expired=counts[Outcome.SKIPPED_EXPIRED],
+            not_attempted=counts[Outcome.NOT_ATTEMPTED],
+        )
+
+    def to_json_dict(self) -> dict[str, int]:
+        """The summary as the report's JSON, keys in ``SUMMARY_KEYS`` order."""
+        return {key: getattr(self, key) for key in SUMMARY_KEYS}
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything a run did, in the order the report lists it.
+
+    ``policies`` is each policy's ``describe()``, keyed by policy name. ``aborted`` says why
+    the run stopped early (a safety abort, an interrupt), and is ``None`` when it did not.
+    """
+
+    run_id: str
+    mode: Mode
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    policies: Mapping[str, object]
+    summary: Summary
+    items: tuple[ReportItem, ...]
+    aborted: str | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data; ``aborted`` appears only when set."""
+        data: dict[str, Any] = {
+            "run_id": self.run_id,
+            "mode": self.mode,
+            "started_at": utc_text(self.started_at),
+            "finished_at": utc_text(self.finished_at),
+        }
+        if self.aborted is not None:
+            data["aborted"] = str(self.aborted)
+        data["policies"] = json_ready(self.policies)
+        data["summary"] = self.summary.to_json_dict()
+        data["items"] = [item.to_json_dict() for item in self.items]
+        return data
+
+
+class ReportFormat(enum.StrEnum):
+    """A report file format, named by its file extension."""
+
+    JSON = "json"
+    CSV = "csv"
+    MARKDOWN = "md"
+
+
+_WRITERS: dict[ReportFormat, ReportWriter] = {
+    ReportFormat.JSON: JsonReportWriter(),
+    ReportFormat.CSV: CsvReportWriter(),
+    ReportFormat.MARKDOWN: MarkdownReportWriter(),
+}
+
+
+def report_format(path: Path) -> ReportFormat:
+    """The format ``path``'s extension names; any other extension is a ``ConfigError``."""
+    extension = path.suffix.lower().removeprefix(".")
+    try:
+        return ReportFormat(extension)
+    except ValueError:
+        supported = ", ".join(f".{fmt.value}" for fmt in ReportFormat)
+        raise ConfigError(
+            f"report file {path}: unsupported extension {path.suffix or '(none)'!r};"
+            f" use one of {supported}"
+        ) from None
+
+
+def write_report(report: Report, path: Path) -> None:
+    """Write ``report`` to ``path`` in the format its extension names, atomically."""
+    writer = _WRITERS[report_format(path)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temp_name = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
+    try:
+        # newline="" so the csv module's own \r\n line ends are written as they are.
+        with open(descriptor, "w", encoding="utf-8", newline="") as stream:
+            writer.write(report, stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        # Re-raised at once: this only removes the temp file, whatever stopped the write.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        raise
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        # Some file systems refuse fsync on a directory; the data itself is already synced.
+        with contextlib.suppress(OSError):
+            os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -1,0 +1,392 @@
+"""The core coroutine: scan, plan, guard, execute, repeat; returns the run's ``Report``.
+
+This is the Python API for teams that embed harmony-sweeper: it never exits, never prints
+and never reads the terminal. Expected ways for a run to end early (a safety guard, a
+refused key, a signal) are recorded in ``Report.aborted`` rather than raised, so that every
+planned link is still accounted for in the report.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Literal, Protocol
+
+import anyio
+import structlog
+
+from jobs.links import Link, Status
+from jobs.plan import Decision, Plan, make_plan
+from jobs.policy import Policy
+from jobs.reasons import Reason
+from worker.client import HarmonyClient
+from worker.errors import AuthError, SweeperError
+from worker.execute import Executor, FailureThreshold, item_for, unknown_link_item
+from worker.outcomes import Abort, Outcome
+from worker.pace import Pace
+from worker.policies import PolicySet
+from worker.records import utc_now
+from worker.report import Report, ReportItem, Summary, write_report
+from worker.report_writers import decimal_text
+from worker.retry import RetryBudget, RetryPolicy, retrying
+from worker.scan import ScanIncomplete, scan_pending
+from worker.settings import Settings
+from worker.taskgroups import collapse_errors
+
+log = structlog.get_logger("worker.sweep")
+
+Confirm = Callable[[Sequence[ReportItem]], Awaitable[bool]]
+"""Asked once, with the would-cancel items, before the first cancel of an attended run."""
+
+
+class SweepObserver(Protocol):
+    """Progress hooks for a front end (the CLI's progress bar); every method is optional work."""
+
+    def scan_progress(self, seen: int, total: int) -> None: ...
+    def planned(self, items: Sequence[ReportItem]) -> None: ...
+    def executing(self, total: int) -> None: ...
+    def outcome(self, item: ReportItem) -> None: ...
+
+
+class _NoObserver:
+    def scan_progress(self, seen: int, total: int) -> None:
+        pass
+
+    def planned(self, items: Sequence[ReportItem]) -> None:
+        pass
+
+    def executing(self, total: int) -> None:
+        pass
+
+    def outcome(self, item: ReportItem) -> None:
+        pass
+
+
+async def sweep(
+    settings: Settings,
+    policies: PolicySet,
+    *,
+    stop: anyio.Event | None = None,
+    confirm: Confirm | None = None,
+    observer: SweepObserver | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Report:
+    """Run one sweep as ``settings`` and ``policies`` say, and return its report.
+
+    ``stop`` set from outside (a signal handler) stops launching cancels, lets in-flight
+    ones finish within ``settings.grace_period``, and ends the run with ``aborted`` =
+    ``interrupted``. The report is also written to ``settings.report`` when set.
+    """
+    run = _Run(
+        settings=settings,
+        policies=policies,
+        stop=stop or anyio.Event(),
+        confirm=confirm,
+        observer=observer or _NoObserver(),
+        clock=clock,
+    )
+    report = await run.execute()
+    if settings.report is not None:
+        write_report(report, settings.report)
+    return report
+
+
+class _Run:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        policies: PolicySet,
+        stop: anyio.Event,
+        confirm: Confirm | None,
+        observer: SweepObserver,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.settings = settings
+        self.policies = policies
+        self.stop = stop
+        self.confirm = confirm
+        self.observer = observer
+        self.clock = clock
+        self.run_id = str(uuid.uuid4())
+        self.mode: Literal["dry-run", "execute"] = "dry-run" if settings.dry_run else "execute"
+        self.items: dict[str, ReportItem] = {}
+        self.scanned: set[str] = set()
+        self.planned_total = 0
+        self.retry_policy = RetryPolicy(
+            attempts=settings.retry.attempts,
+            initial=settings.retry.initial.total_seconds(),
+            maximum=settings.retry.maximum.total_seconds(),
+        )
+        self.budget = RetryBudget(
+            ratio=settings.retry.budget_ratio, min_retries=settings.retry.budget_min
+        )
+        self.pace = Pace(
+            rate=settings.rate, ceiling=settings.rate_ceiling, concurrency=settings.concurrency
+        )
+
+    async def execute(self) -> Report:
+        started = self.clock()
+        structlog.contextvars.bind_contextvars(run_id=self.run_id)
+        log.info(
+            "run.started",
+            mode=self.mode,
+            policies=self.policies.describe(),
+            base_url=self.settings.base_url,
+            initiator=self.settings.initiator,
+        )
+        aborted: Abort | None = None
+        client = HarmonyClient(
+            base_url=self.settings.base_url,
+            api_key=self.settings.api_key,
+            pace=self.pace,
+            request_timeout=self.settings.request_timeout.total_seconds(),
+            connect_timeout=self.settings.connect_timeout.total_seconds(),
+        )
+        try:
+            async with client:
+                aborted = await self._passes(client)
+        except AuthError as exc:
+            log.error("run.aborted", reason=Abort.UNAUTHORIZED, error=str(exc))
+            aborted = Abort.UNAUTHORIZED
+        except ScanIncomplete as exc:
+            log.error("run.aborted", reason=Abort.SCAN_INCOMPLETE, error=str(exc))
+            aborted = Abort.SCAN_INCOMPLETE
+        finally:
+            structlog.contextvars.unbind_contextvars("run_id")
+        items = tuple(self.items.values())
+        report = Report(
+            run_id=self.run_id,
+            mode=self.mode,
+            started_at=started,
+            finished_at=self.clock(),
+            policies=self.policies.describe(),
+            summary=Summary.from_items(items, scanned=len(self.scanned)),
+            items=items,
+            aborted=aborted,
+        )
+        log.info(
+            "run.finished",
+            run_id=self.run_id,
+            mode=self.mode,
+            aborted=aborted,
+            requests=client.requests_sent,
+            rate_limited=self.pace.snapshot().rate_limited,
+            retries=self.budget.retries,
+            **_summary_fields(report.summary),
+        )
+        return report
+
+    async def _passes(self, client: HarmonyClient) -> Abort | None:
+        passes = 1 if self.settings.dry_run else self.settings.passes
+        for number in range(1, passes + 1):
+            if self.stop.is_set():
+                return Abort.INTERRUPTED
+            fresh = await self._plan(client, first_pass=number == 1)
+            if fresh is None:
+                return Abort.INTERRUPTED
+            if not fresh:
+                return None
+            if self.settings.dry_run:
+                for decision in fresh:
+                    self._put(item_for(decision.link, decision.reasons, Outcome.WOULD_CANCEL))
+                self.observer.planned(tuple(self.items.values()))
+                return None
+            aborted = await self._guard(fresh, first_pass=number == 1)
+            if aborted is None:
+                aborted = await self._execute(client, fresh)
+            if aborted is not None:
+                return aborted
+        return None
+
+    async def _guard(self, fresh: Sequence[Decision], *, first_pass: bool) -> Abort | None:
+        """Account the pass's decisions as not attempted yet; the cap; the confirmation."""
+        for decision in fresh:
+            self._put(item_for(decision.link, decision.reasons, Outcome.NOT_ATTEMPTED))
+        self.planned_total += len(fresh)
+        if self.planned_total > self.settings.max_cancellations:
+            log.error(
+                "run.aborted",
+                reason=Abort.PLAN_OVER_CAP,
+                planned=self.planned_total,
+                max_cancellations=self.settings.max_cancellations,
+            )
+            return Abort.PLAN_OVER_CAP
+        if first_pass:
+            waiting = tuple(i for i in self.items.values() if i.outcome is Outcome.NOT_ATTEMPTED)
+            self.observer.planned(waiting)
+            if self.confirm is not None and not await self.confirm(waiting):
+                log.warning("run.aborted", reason=Abort.DECLINED)
+                return Abort.DECLINED
+        return None
+
+    async def _gather(self, client: HarmonyClient) -> list[Link] | None:
+        """The links to plan over: a scan, or one GET per id for a manifest of ids alone."""
+        result: list[Link] | None = None
+        with anyio.CancelScope() as scope, collapse_errors():
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_cancel_on, self.stop, scope)
+                if self.policies.needs_scan:
+                    scan = await scan_pending(
+                        client,
+                        policy=self.retry_policy,
+                        budget=self.budget,
+                        on_page=self.observer.scan_progress,
+                    )
+                    result = list(scan.links)
+                else:
+                    result = await self._look_up(client, self.policies.manifest_ids)
+                tg.cancel_scope.cancel()
+        if scope.cancelled_caught or result is None:
+            return None
+        self.scanned.update(link.id for link in result)
+        return result
+
+    async def _look_up(self, client: HarmonyClient, ids: Sequence[str]) -> list[Link]:
+        """GET each id not yet accounted for; report the gone and the final ones now.
+
+        Returns the PENDING links, for the planner to judge (expiry, scope, exclusions).
+        """
+        pending: list[Link] = []
+        limiter = anyio.CapacityLimiter(max(1, self.pace.concurrency))
+
+        async def look_up(link_id: str) -> None:
+            async with limiter:
+                try:
+                    link = await self._get(client, link_id)
+                except AuthError:
+                    raise
+                except SweeperError as exc:
+                    self._put(unknown_link_item(link_id, Outcome.FAILED, str(exc)))
+                    return
+            if link is None:
+                self._put(
+                    unknown_link_item(
+                        link_id, Outcome.NOT_FOUND, "no such link in this organization", 404
+                    )
+                )
+            elif link.status is not Status.PENDING:
+                message = f"not cancellable: the link is {link.status.value}"
+                self._put(item_for(link, (Reason.MANIFEST,), Outcome.CONFLICT, message=message))
+            else:
+                pending.append(link)
+
+        with collapse_errors():
+            async with anyio.create_task_group() as tg:
+                for link_id in ids:
+                    if link_id not in self.items:
+                        tg.start_soon(look_up, link_id)
+        return pending
+
+    async def _get(self, client: HarmonyClient, link_id: str) -> Link | None:
+        self.budget.record_attempt()
+        async for attempt in retrying(self.retry_policy, self.budget):
+            with attempt:
+                return await client.get(link_id)
+        raise AssertionError("unreachable: retrying() re-raises")  # pragma: no cover
+
+    def _account(self, plan: Plan) -> list[Decision]:
+        """Record the skipped links; return the decisions not yet accounted for."""
+        for decision in plan.skipped_expired:
+            if decision.link.id not in self.items:
+                self._put(
+                    item_for(
+                        decision.link,
+                        decision.reasons,
+                        Outcome.SKIPPED_EXPIRED,
+                        message="expired before it could be cancelled: never sent",
+                    )
+                )
+        return [d for d in plan.cancel if d.link.id not in self.items]
+
+    async def _plan(self, client: HarmonyClient, *, first_pass: bool) -> list[Decision] | None:
+        """Gather links, plan, account; None when a stop interrupted the gathering."""
+        links = await self._gather(client)
+        if links is None:
+            return None
+        plan = self._make_plan(links, self.policies.policies)
+        fresh = self._account(plan)
+        if first_pass and plan.unmatched_ids and self.policies.manifest is not None:
+            # Manifest ids the scan did not show: drift, paid, cancelled, or unknown. Judge the
+            # PENDING ones by the manifest alone: other policies need the whole scan.
+            found = await self._look_up(client, plan.unmatched_ids)
+            fresh += self._account(self._make_plan(found, (self.policies.manifest,)))
+        log.info(
+            "plan.ready",
+            scanned=len(links),
+            cancel=len(fresh),
+            skipped_expired=len(plan.skipped_expired),
+            excluded=len(plan.excluded),
+            unmatched=len(plan.unmatched_ids),
+        )
+        return fresh
+
+    def _make_plan(self, links: Sequence[Link], policies: Sequence[Policy]) -> Plan:
+        return make_plan(
+            links,
+            policies,
+            scope=self.policies.scope,
+            exclusions=self.policies.exclusions,
+            now=self.clock(),
+        )
+
+    async def _execute(self, client: HarmonyClient, fresh: Sequence[Decision]) -> Abort | None:
+        executor = Executor(
+            client=client,
+            policy=self.retry_policy,
+            budget=self.budget,
+            threshold=FailureThreshold(
+                ratio=self.settings.safety.failure_ratio,
+                minimum=self.settings.safety.failure_min,
+            ),
+            now=self.clock,
+            audit=self._audit,
+            on_outcome=self.observer.outcome,
+            stop=self.stop,
+            grace=self.settings.grace_period.total_seconds(),
+        )
+        self.observer.executing(len(fresh))
+        results = await executor.run(fresh)
+        for item in results.values():
+            self.items[item.id] = item
+        if self.stop.is_set():
+            return Abort.INTERRUPTED
+        if executor.state.threshold_tripped:
+            return Abort.FAILURE_THRESHOLD
+        return None
+
+    def _audit(self, item: ReportItem) -> None:
+        log.info(
+            "payment.cancelled",
+            id=item.id,
+            externalId=item.external_id,
+            amount=None if item.amount is None else decimal_text(item.amount),
+            currency=item.currency,
+            reasons=list(item.reasons),
+            run_id=self.run_id,
+            initiator=self.settings.initiator,
+            attempts=item.attempts,
+        )
+
+    def _put(self, item: ReportItem) -> None:
+        self.items[item.id] = item
+
+
+async def _cancel_on(event: anyio.Event, scope: anyio.CancelScope) -> None:
+    await event.wait()
+    scope.cancel()
+
+
+def _summary_fields(summary: Summary) -> dict[str, int]:
+    return {
+        "scanned": summary.scanned,
+        "planned": summary.planned,
+        "cancelled": summary.cancelled,
+        "would_cancel": summary.would_cancel,
+        "conflict": summary.conflict,
+        "not_found": summary.not_found,
+        "failed": summary.failed,
+        "skipped_expired": summary.skipped_expired,
+        "not_attempted": summary.not_attempted,
+    }

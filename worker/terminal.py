@@ -1,0 +1,68 @@
+"""The attended run: progress on stderr, the plan shown and confirmed, the summary table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import anyio
+import anyio.to_thread
+import click
+from rich.console import Console
+
+from worker.progress import SweepProgress, plan_table
+from worker.report import ReportItem
+
+
+class TerminalObserver:
+    """Feeds the sweep's progress to rich's bars (a ``worker.sweep.SweepObserver``)."""
+
+    def __init__(self, progress: SweepProgress) -> None:
+        self._progress = progress
+        self._scanning = False
+
+    def scan_progress(self, seen: int, total: int) -> None:
+        if not self._scanning:
+            self._progress.start_scan()
+            self._scanning = True
+        self._progress.scanned(seen, total)
+
+    def planned(self, items: Sequence[ReportItem]) -> None:
+        self._scanning = False
+
+    def executing(self, total: int) -> None:
+        self._progress.start_cancels(total)
+
+    def outcome(self, item: ReportItem) -> None:
+        self._progress.advance(item.outcome)
+
+
+class TerminalConfirm:
+    """Shows the plan and asks before the first cancel; a stop (signal) answers no."""
+
+    def __init__(self, console: Console, progress: SweepProgress, stop: anyio.Event) -> None:
+        self._console = console
+        self._progress = progress
+        self._stop = stop
+
+    async def __call__(self, items: Sequence[ReportItem]) -> bool:
+        self._console.print(plan_table(items))
+        answer = False
+        async with anyio.create_task_group() as tg:
+
+            async def ask() -> None:
+                nonlocal answer
+                # input() cannot be interrupted from a thread; abandon it on a stop instead.
+                answer = await anyio.to_thread.run_sync(_ask, len(items), abandon_on_cancel=True)
+                tg.cancel_scope.cancel()
+
+            async def stopped() -> None:
+                await self._stop.wait()
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(ask)
+            tg.start_soon(stopped)
+        return answer and not self._stop.is_set()
+
+
+def _ask(count: int) -> bool:
+    return click.confirm(f"Cancel these {count} links? This cannot be undone", err=True)
