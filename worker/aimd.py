@@ -18,15 +18,15 @@ The algorithm (Compago documents no limit, so it has to be found without hurting
    it creeps by ``CREEP`` x trip per second, so the next 429 comes ~100 s later instead of
    a sawtooth's every few seconds. Simulated against a sliding-window limit L with no
    headers (tests/worker/test_aimd.py), this holds 0.93-0.95 L once found, with under 1 %
-   of requests answered 429. Before that, the conservative start costs: a 20 s run from
-   5 req/s reaches a limit of 200 only late.
+   of requests answered 429. Before that, the conservative start costs: from 5 req/s
+   against a limit of 200, a 20 s run averages a third of it and a 60 s run 0.7.
 4. Forget. Having run clean at ``FORGET`` x trip, the limit has moved: probe again.
 5. Caps. Never above the cap (ceiling or fixed rate) nor a RateLimit-Limit quota per second.
    (RateLimit-Remaining and -Reset are ``Pace``'s: it pauses everybody when nothing
    remains. Spreading Remaining over Reset is not done: for a sliding window the draft's
-   Reset is ambiguous, and our sandbox, like other gateways, sends the time until the
-   oldest request leaves it, over which a client pacing just below the quota would be
-   throttled to a few requests a second.)
+   Reset is ambiguous, and our sandbox sends the time until the oldest request leaves
+   the window, over which a client pacing just below the quota would be throttled to a
+   few requests a second.)
 6. Use. The rate rises only while at least ``USE`` of it was answered in the last second:
    raising a rate nobody uses proves nothing and would let a later surge find it untested
    (TCP's congestion window validation, RFC 7661).
