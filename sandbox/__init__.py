@@ -5,4 +5,17 @@ Imports nothing from ``worker`` or ``jobs``.
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from sandbox.knobs import KnobError, Knobs
+from sandbox.server import RunningSandbox, SandboxConfig, start
+from sandbox.testing import SandboxAdmin, SandboxAdminError, SandboxServer
+
+__all__ = [
+    "KnobError",
+    "Knobs",
+    "RunningSandbox",
+    "SandboxAdmin",
+    "SandboxAdminError",
+    "SandboxConfig",
+    "SandboxServer",
+    "start",
+]

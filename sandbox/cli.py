@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import click
 import structlog
 
-from sandbox.knobs import DEFAULT_RATE_WINDOW_S, KNOB_NAMES, KnobError, Knobs
+from sandbox.knobs import DEFAULT_RATE_WINDOW_S, KNOB_NAMES, ROUTE_NAMES, KnobError, Knobs
 from sandbox.server import DEFAULT_HOST, DEFAULT_PORT, RunningSandbox, SandboxConfig, start
 
 READY_LINE = "sandbox listening on {base_url}"
@@ -96,8 +97,15 @@ _NON_NEGATIVE = click.FloatRange(min=0.0)
     type=_FRACTION,
     help="Fraction of list pages with one corrupted item.",
 )
+@click.option(
+    "--fault-routes",
+    multiple=True,
+    type=click.Choice(ROUTE_NAMES),
+    help="Limit --fault-rate and --reset-rate to these routes (repeatable; default: all).",
+)
 def sandbox_command(**options: Any) -> None:
     """Run the local Harmony one-time-payment API sandbox."""
+    options["fault_routes"] = options["fault_routes"] or None  # none given: every route
     try:
         knobs = Knobs().replace({name: options[name] for name in KNOB_NAMES})
     except KnobError as exc:
@@ -115,13 +123,18 @@ def sandbox_command(**options: Any) -> None:
     )
     if not structlog.is_configured():
         # Logs go to stderr: stdout carries the keys and the ready line for scripts.
-        structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+        structlog.configure(logger_factory=_stderr_logger)
     try:
         asyncio.run(_serve(config))
-    except OSError as exc:  # the port is taken, the host cannot be bound, the db is unreadable
+    except (OSError, sqlite3.Error) as exc:  # port taken, host not bindable, db unusable
         raise click.ClickException(str(exc)) from exc
     except ValueError as exc:  # e.g. the admin key equals an organization's key
         raise click.UsageError(str(exc)) from exc
+
+
+def _stderr_logger(*_args: object) -> structlog.PrintLogger:
+    # Looked up at each use, not bound once: sys.stderr may be swapped (click's test runner).
+    return structlog.PrintLogger(sys.stderr)
 
 
 async def _serve(config: SandboxConfig) -> None:

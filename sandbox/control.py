@@ -5,7 +5,6 @@ Guarded by the admin key in `x-admin-key`; an organization's API key gets a 401 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hmac
 import json
@@ -19,9 +18,10 @@ from sandbox import seed, shapes
 from sandbox.clock import parse_iso, to_iso, whole_seconds
 from sandbox.gate import SANDBOX
 from sandbox.knobs import KnobError
+from sandbox.records import PENDING, STATUSES, Org, StoredLink
 from sandbox.responses import error
 from sandbox.state import Sandbox
-from sandbox.store import PENDING, STATUSES, Org, StoredLink, StoreError, Transition
+from sandbox.store import StoreError, Transition
 from sandbox.validation import Invalid, canonical_uuid, parse_amount
 
 ADMIN_KEY = web.AppKey("admin_key", str)
@@ -121,14 +121,16 @@ def _org_json(org: Org) -> dict[str, str]:
     return {"id": org.id, "name": org.name, "api_key": org.api_key}
 
 
-def _admin_view(sandbox: Sandbox, link_json: str | None) -> dict[str, Any]:
+def _admin_view(sandbox: Sandbox, link_json: str | None, org: Org | None = None) -> dict[str, Any]:
     """A link as GET one shows it (with `expired`), plus its `organizationId`."""
     view: dict[str, Any] = json.loads(str(link_json))
-    link = sandbox.store.get(view["id"])
-    if link is None:
-        raise StoreError("the link vanished while being read")
-    view["expired"] = sandbox.clock.now_ms() >= link.expires_ms
-    view["organizationId"] = sandbox.store.org_by_no(link.org_no).id
+    view["expired"] = sandbox.clock.now_ms() >= parse_iso(view["expiresAt"])
+    if org is None:
+        link = sandbox.store.get(view["id"])
+        if link is None:
+            raise StoreError("the link vanished while being read")
+        org = sandbox.store.org_by_no(link.org_no)
+    view["organizationId"] = org.id
     return view
 
 
@@ -171,7 +173,7 @@ async def _links(request: web.Request) -> web.Response:
     if status is not None and status not in STATUSES:
         raise Invalid([f"status must be one of {', '.join(STATUSES)}"])
     links = sandbox.store.iter_json(org, status)
-    return web.json_response([_admin_view(sandbox, link) for link in links])
+    return web.json_response([_admin_view(sandbox, link, org) for link in links])
 
 
 async def _add_links(request: web.Request) -> web.Response:
@@ -183,7 +185,7 @@ async def _add_links(request: web.Request) -> web.Response:
     now_ms = whole_seconds(sandbox.clock.now_ms())
     links = [_exact_link(org, fields, now_ms, n) for n, fields in enumerate(given)]
     sandbox.store.insert_links(links)
-    views = [_admin_view(sandbox, sandbox.store.link_json(link.id)) for link in links]
+    views = [_admin_view(sandbox, sandbox.store.link_json(link.id), org) for link in links]
     return web.json_response(views, status=201)
 
 
@@ -278,12 +280,11 @@ async def _seed(request: web.Request) -> web.Response:
         raise Invalid(["count, seed_random and orgs must be integers"])
     if count < 0 or orgs < 1:
         raise Invalid(["count must be >= 0 and orgs >= 1"])
-    targets = seed.ensure_orgs(sandbox.store, orgs)
-    now_ms = sandbox.clock.now_ms()
-    for chunk in seed.seed_chunks(targets, count, now_ms, seed_random):
-        sandbox.store.insert_links(chunk)
-        await asyncio.sleep(0)  # let other requests in between chunks of a large seed
-    return web.json_response(seed.split_summary(targets, count).as_dict(), status=201)
+    # Synchronous: the sandbox answers nothing else while it seeds (see seed.seed_store).
+    summary = seed.seed_store(
+        sandbox.store, count, seed_random=seed_random, orgs=orgs, now_ms=sandbox.clock.now_ms()
+    )
+    return web.json_response(summary.as_dict(), status=201)
 
 
 def _is_int(value: object) -> TypeGuard[int]:

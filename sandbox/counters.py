@@ -13,6 +13,7 @@ GET_ONE = "GET /api/one-time-payment/{id}"
 CREATE = "POST /api/one-time-payment"
 CANCEL = "PATCH /api/one-time-payment/{id}/cancel"
 ROUTES = (LIST, GET_ONE, CREATE, CANCEL)
+SHORT_NAMES = {LIST: "list", GET_ONE: "get", CREATE: "create", CANCEL: "cancel"}  # for knobs
 RESET = "reset"  # the outcome of a request whose connection was dropped
 EVENTS = (
     "rate_limited",

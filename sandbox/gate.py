@@ -13,9 +13,9 @@ from aiohttp import web
 
 from sandbox import counters as routes
 from sandbox.ratelimit import Verdict
+from sandbox.records import Org
 from sandbox.responses import DroppedResponse, bad_gateway, drop_connection, error
 from sandbox.state import Sandbox
-from sandbox.store import Org
 
 SANDBOX = web.AppKey("sandbox", Sandbox)
 API_KEY_HEADER = "x-api-key"
@@ -49,7 +49,11 @@ async def api_gate(request: web.Request, handler: _Handler) -> web.StreamRespons
             return error(404, f"Cannot {request.method} {request.path}")
         return await handler(request)
     sandbox = request.app[SANDBOX]
-    response = await _through_gate(sandbox, route, request, handler)
+    try:
+        response = await _through_gate(sandbox, route, request, handler)
+    except web.HTTPException as exc:
+        sandbox.counters.request(route, exc.status)
+        raise
     outcome = routes.RESET if isinstance(response, DroppedResponse) else response.status
     sandbox.counters.request(route, outcome)
     return response
@@ -76,10 +80,12 @@ async def _through_gate(
     delay = sandbox.latency_s()
     if delay > 0:
         await asyncio.sleep(delay)
-    if sandbox.draw(sandbox.knobs.reset_rate):
+    later = sandbox.knobs  # a test may have changed them during the latency
+    faultable = later.faults_apply_to(routes.SHORT_NAMES[route])
+    if faultable and sandbox.draw(later.reset_rate):
         sandbox.counters.event("resets")
         return drop_connection(request)
-    if sandbox.draw(sandbox.knobs.fault_rate):
+    if faultable and sandbox.draw(later.fault_rate):
         sandbox.counters.event("faults")
         response: web.StreamResponse = (
             bad_gateway() if sandbox.draw(0.5) else error(503, "Service Unavailable")

@@ -33,6 +33,11 @@ class Knobs:
     race_rate: float = 0.0
     pay_rate: float = 0.0
     malformed_rate: float = 0.0
+    fault_routes: tuple[str, ...] | None = None  # where fault_rate and reset_rate apply; None: all
+
+    def faults_apply_to(self, route_name: str) -> bool:
+        """Whether `fault_rate` and `reset_rate` may hit this route ("list", "cancel", ...)."""
+        return self.fault_routes is None or route_name in self.fault_routes
 
     def replace(self, changes: Mapping[str, object]) -> Knobs:
         """Return a copy with `changes` applied, after checking every name and value."""
@@ -45,7 +50,10 @@ class Knobs:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready mapping of every knob."""
-        return dataclasses.asdict(self)
+        knobs = dataclasses.asdict(self)
+        if self.fault_routes is not None:
+            knobs["fault_routes"] = list(self.fault_routes)
+        return knobs
 
 
 KNOB_NAMES: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(Knobs))
@@ -53,9 +61,12 @@ _FRACTIONS = frozenset(
     {"fault_rate", "reset_rate", "ambiguous_rate", "race_rate", "malformed_rate"}
 )
 _NON_NEGATIVE = frozenset({"latency_ms", "latency_jitter_ms", "pay_rate"})
+ROUTE_NAMES = ("list", "get", "create", "cancel")
 
 
 def _check(name: str, value: object) -> object:
+    if name == "fault_routes":
+        return _routes(value)
     if name == "rate_limit_headers":
         if not isinstance(value, bool):
             raise KnobError(f"knob {name} must be true or false, got {value!r}")
@@ -74,6 +85,17 @@ def _check(name: str, value: object) -> object:
     if name == "rate_window_s" and number <= 0:
         raise KnobError(f"knob {name} must be > 0, got {value!r}")
     return number
+
+
+def _routes(value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise KnobError(f"knob fault_routes must be a list of {list(ROUTE_NAMES)} or null")
+    unknown = [route for route in value if route not in ROUTE_NAMES]
+    if unknown:
+        raise KnobError(f"knob fault_routes: unknown route(s) {unknown}; use {list(ROUTE_NAMES)}")
+    return tuple(value)
 
 
 def _number(name: str, value: object) -> float:

@@ -13,9 +13,10 @@ from sandbox import seed, seed_data
 from sandbox.app import create_app
 from sandbox.clock import BusinessClock
 from sandbox.knobs import Knobs
+from sandbox.records import Org
 from sandbox.seed import SeedSummary
 from sandbox.state import Sandbox
-from sandbox.store import Org, Store
+from sandbox.store import Store
 
 _log = structlog.get_logger("sandbox")
 

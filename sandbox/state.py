@@ -18,7 +18,8 @@ from sandbox.clock import BusinessClock, whole_seconds
 from sandbox.counters import Counters
 from sandbox.knobs import Knobs
 from sandbox.ratelimit import SlidingWindowLimiter, WindowPeaks
-from sandbox.store import CANCELLED, CONFIRMED, Org, Store, StoredLink, Transition
+from sandbox.records import CANCELLED, CONFIRMED, Org, StoredLink
+from sandbox.store import Store, Transition
 from sandbox.validation import CreateRequest
 
 _log = structlog.get_logger("sandbox")

@@ -13,8 +13,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from sandbox.records import STATUSES
 from sandbox.shapes import number_text
-from sandbox.store import STATUSES
 
 CURRENCIES = ("MXN", "USD")
 DEFAULT_PAGE_SIZE = 100
