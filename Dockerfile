@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 #
 # harmony-sweeper: a batch job, run as `harmony-sweeper run ...` by cron, a Kubernetes
-# CronJob or by hand. Build:  docker build -t harmony-sweeper:$(version) .
+# CronJob or by hand. How to build, tag and deploy it: deploy/README.md.
 #
 # The base is pinned by tag. Pin it by digest as well where you build and push the image
 # (python:3.11.14-slim-trixie@sha256:<digest>, from `docker buildx imagetools inspect`):
@@ -29,6 +29,7 @@ RUN /opt/harmony-sweeper/bin/pip install --require-hashes --only-binary=:all: \
         --requirement requirements.lock
 
 # The project itself, with --no-deps: its dependencies are exactly the locked ones above.
+# (pip fetches the build backend, hatchling, for this step only; it is not in the image.)
 COPY pyproject.toml README.md ./
 COPY worker ./worker
 COPY jobs ./jobs
@@ -42,6 +43,7 @@ RUN /opt/harmony-sweeper/bin/pip wheel --no-deps --wheel-dir /tmp/dist . \
 # comes from the environment (HARMONY_API_KEY) and the configuration from a mounted file.
 FROM ${PYTHON_IMAGE} AS runtime
 
+ARG PYTHON_IMAGE
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG CREATED=unknown
@@ -51,7 +53,7 @@ LABEL org.opencontainers.image.title="harmony-sweeper" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.licenses="MIT" \
-      org.opencontainers.image.base.name="docker.io/library/python:3.11.14-slim-trixie"
+      org.opencontainers.image.base.name="docker.io/library/${PYTHON_IMAGE}"
 
 # A fixed uid/gid, so that Kubernetes' runAsNonRoot can verify it and runAsUser can match.
 # Its home is the one writable directory the sweeper needs (reports, --lock-file,

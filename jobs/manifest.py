@@ -47,16 +47,10 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ID, _EXTERNAL_ID = "id", "externalId"
+# The report's outcome values (``worker.outcomes.Outcome``, which jobs may not import).
 _REPORT_OUTCOMES = frozenset(
-    {
-        "cancelled",
-        "would_cancel",
-        "conflict",
-        "not_found",
-        "failed",
-        "skipped_expired",
-        "not_attempted",
-    }
+    {"cancelled", "would_cancel", "conflict", "not_found", "failed", "skipped_expired"}
+    | {"not_attempted"}
 )
 _REPORT_MODES = frozenset({"dry-run", "execute"})
 
@@ -131,10 +125,11 @@ class Exclusions:
 
 def load_manifest(path: Path) -> Manifest:
     """Read a manifest file; raise ``PolicyInputError`` naming the file and line if unusable."""
+    kind = _kind(path)
     text, digest = _read(path)
     ids: set[str] = set()
     external_ids: set[str] = set()
-    if path.suffix.lower() == ".json":
+    if kind == ".json":
         report = _load_report(path, text)
         if report.mode != "dry-run":
             raise PolicyInputError(
@@ -148,7 +143,7 @@ def load_manifest(path: Path) -> Manifest:
             if item["outcome"] == "would_cancel"
         )
     else:
-        for where, id_value, external_value in _entries(path, text):
+        for where, id_value, external_value in _entries(path, text, kind):
             external_id = _optional_external_id(path, where, external_value)
             if id_value is not None:
                 ids.add(_canonical_id(path, where, id_value))
@@ -159,14 +154,15 @@ def load_manifest(path: Path) -> Manifest:
 
 def load_exclusions(path: Path) -> Exclusions:
     """Read an exclude file; a JSON report contributes all its items' ids, whatever the mode."""
+    kind = _kind(path)
     text, digest = _read(path)
     ids: set[str] = set()
     external_ids: set[str] = set()
-    if path.suffix.lower() == ".json":
+    if kind == ".json":
         report = _load_report(path, text)
         ids.update(_canonical_id(path, where, item.get(_ID)) for where, item in report.items)
     else:
-        for where, id_value, external_value in _entries(path, text):
+        for where, id_value, external_value in _entries(path, text, kind):
             external_id = _optional_external_id(path, where, external_value)
             if id_value is not None:
                 ids.add(_canonical_id(path, where, id_value))
@@ -208,13 +204,16 @@ def _line_at(data: bytes, offset: int) -> str:
     return f"line {line}"
 
 
-def _entries(path: Path, text: str) -> Iterator[_Entry]:
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return _csv_entries(path, text)
-    if suffix == ".jsonl":
-        return _jsonl_entries(path, text)
-    raise PolicyInputError(path, "has an unknown extension: expected .csv, .jsonl or .json")
+def _kind(path: Path) -> str:
+    """The file's format, from its extension (checked before the file is even opened)."""
+    kind = path.suffix.lower()
+    if kind not in (".csv", ".jsonl", ".json"):
+        raise PolicyInputError(path, "has an unknown extension: expected .csv, .jsonl or .json")
+    return kind
+
+
+def _entries(path: Path, text: str, kind: str) -> Iterator[_Entry]:
+    return _csv_entries(path, text) if kind == ".csv" else _jsonl_entries(path, text)
 
 
 def _csv_entries(path: Path, text: str) -> Iterator[_Entry]:

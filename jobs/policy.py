@@ -13,9 +13,11 @@ from jobs.reasons import Reason
 class Policy(Protocol):
     """Selects the ids of links to cancel; pure, synchronous, deterministic.
 
-    ``select`` is given the PENDING links of a plan, deduplicated, in ascending id order,
-    and an aware ``now``. It may select expired links (the planner reports them as
-    skipped, never cancels them); ids it returns that are not among ``links`` are ignored.
+    ``select`` is given the PENDING links of a plan, one record per id, in the order they
+    came, and an aware ``now``. What it selects must depend on the links' contents only,
+    never on their order: the planner promises the same plan whatever the page order.
+    It may select expired links (the planner reports them as skipped, never cancels
+    them); ids it returns that are not among ``links`` are ignored.
 
     ``describe`` returns a one-key dict, ``{reason value: parameters}``, JSON-ready, that
     the report merges into its ``policies`` object, e.g. ``{"expiring_within": "30m"}``.

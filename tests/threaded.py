@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from sandbox.testing import SandboxServer
@@ -28,16 +28,11 @@ class ThreadedSandbox:
         return self.portal.call(invoke)
 
 
-@pytest.fixture
-def threaded_sandbox() -> Iterator[ThreadedSandbox]:
+@contextmanager
+def threaded_sandbox_running() -> Iterator[ThreadedSandbox]:
+    """A started sandbox served from a thread of its own."""
     with (
         start_blocking_portal() as portal,
         portal.wrap_async_context_manager(SandboxServer()) as server,
     ):
         yield ThreadedSandbox(portal, server)
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[SandboxServer]:  # TEMPORARY until tests/conftest.py lands
-    async with SandboxServer() as server:
-        yield server

@@ -15,17 +15,15 @@ import structlog
 from rich.console import Console
 
 from sandbox.cli import sandbox_command
+from worker import runner
 from worker.__about__ import __version__
+from worker.demo import DEMO_LINKS, run_demo
 from worker.errors import ConfigError
 from worker.exit_codes import ExitCode, exit_code_for_report
 from worker.logs import configure_logging
-from worker.policies import PolicySet, policies_from_settings
-from worker.progress import SweepProgress, make_console, summary_table
+from worker.progress import make_console
 from worker.report import Report
-from worker.settings import ENV_VARS, Settings, load_settings
-from worker.signals import run_until_signalled
-from worker.sweep import sweep
-from worker.terminal import TerminalConfirm, TerminalObserver
+from worker.settings import ENV_VARS, load_settings
 
 _ENV_HELP = "\b\nEnvironment (flags win over it; it wins over --config):\n" + "\n".join(
     f"  {name:<44} {field}" for field, name in ENV_VARS.items()
@@ -33,7 +31,8 @@ _ENV_HELP = "\b\nEnvironment (flags win over it; it wins over --config):\n" + "\
 _EXIT_HELP = (
     "\b\nExit codes: 0 done; 1 some cancellations failed; 2 usage or configuration error, "
     "nothing sent; 3 the API refused the key; 4 safety abort (plan over the cap, failure "
-    "threshold, incomplete scan, declined); 130/143 interrupted (SIGINT/SIGTERM), report written."
+    "threshold, incomplete scan, declined); 5 another run holds --lock-file; 130/143 "
+    "interrupted (SIGINT/SIGTERM), report written. Several organizations: the worst of theirs."
 )
 
 
@@ -86,6 +85,21 @@ cli.add_command(sandbox_command, "sandbox")
 )
 @click.option("--dry-run", is_flag=True, default=None, help="Plan and report; send no cancel.")
 @click.option("--yes", is_flag=True, default=False, help="Cancel without asking.")
+@click.option(
+    "--lock-file",
+    metavar="PATH",
+    help="Hold an exclusive lock on PATH; exit 5 at once if another run holds it.",
+)
+@click.option("--audit-log", metavar="FILE", help="Append one JSON line per cancellation to FILE.")
+@click.option(
+    "--pushgateway", metavar="URL", help="Push batch-job metrics to this Prometheus Pushgateway."
+)
+@click.option(
+    "--shard",
+    metavar="INDEX/COUNT",
+    help="Sweep only the organizations of this shard (default: JOB_COMPLETION_INDEX/"
+    "SWEEPER_SHARD_COUNT).",
+)
 def run_command(config_file: Path | None, yes: bool, **flags: Any) -> None:
     """Scan PENDING links, plan by policy, cancel under the rate limit, report."""
     given = {name: value for name, value in flags.items() if value is not None}
@@ -95,46 +109,36 @@ def run_command(config_file: Path | None, yes: bool, **flags: Any) -> None:
         configure_logging(
             renderer=settings.logging.format,
             level=settings.logging.level,
-            secrets=[settings.api_key.get_secret_value()],
+            secrets=runner.api_keys(settings),
         )
-        _check_attendance(settings, yes=yes)
-        policies = policies_from_settings(settings)
+        runner.check_attendance(settings, yes=yes, interactive=runner.interactive())
+        orgs = runner.plan_organizations(settings)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
-    report, signal_number = anyio.run(_attended, settings, policies, yes, console)
-    if console.is_terminal:
-        console.print(summary_table(report))
-    sys.exit(exit_code_for_report(report, signal_number=signal_number))
+    sys.exit(runner.execute(settings, orgs, yes=yes, console=console))
 
 
-def _check_attendance(settings: Settings, *, yes: bool) -> None:
-    if settings.dry_run and yes:
-        raise ConfigError("--dry-run and --yes contradict each other: give one")
-    if not settings.dry_run and not yes and not (sys.stdin.isatty() and sys.stderr.isatty()):
-        raise ConfigError(
-            "refusing to cancel without --yes when no terminal is attached "
-            "(use --dry-run to preview, or --yes to confirm in advance)"
-        )
+@cli.command("demo")
+@click.option(
+    "--links", default=DEMO_LINKS, show_default=True, help="Links to seed in the sandbox."
+)
+@click.option(
+    "--reports",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("reports"),
+    show_default=True,
+    help="Where the demo writes its reports.",
+)
+def demo_command(links: int, reports: Path) -> None:
+    """Sweep the embedded sandbox: the dry-run plan as a table, then the execution."""
+    configure_logging(renderer="console", level="warning")
+    console = make_console(sys.stderr)
+    report = anyio.run(_demo, console, reports, links)
+    sys.exit(exit_code_for_report(report))
 
 
-async def _attended(
-    settings: Settings, policies: PolicySet, yes: bool, console: Console
-) -> tuple[Report, int | None]:
-    with SweepProgress(console=console, enabled=console.is_terminal) as progress:
-
-        async def main(stop: anyio.Event) -> Report:
-            confirm = None
-            if not settings.dry_run and not yes:
-                confirm = TerminalConfirm(console, progress, stop)
-            return await sweep(
-                settings,
-                policies,
-                stop=stop,
-                confirm=confirm,
-                observer=TerminalObserver(progress),
-            )
-
-        return await run_until_signalled(main)
+async def _demo(console: Console, reports: Path, links: int) -> Report:
+    return await run_demo(console, reports=reports, links=links)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -24,6 +25,7 @@ from worker.__about__ import __version__
 from worker.errors import (
     ApiError,
     AuthError,
+    MalformedResponse,
     NoResponse,
     RateLimited,
     TransientApiError,
@@ -99,6 +101,7 @@ class HarmonyClient:
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
         self.requests_sent = 0
+        self.requests_by_class: Counter[str] = Counter()
 
     def __repr__(self) -> str:
         return f"HarmonyClient(base_url={self._base_url!r})"
@@ -151,7 +154,11 @@ class HarmonyClient:
         """One cancel attempt; 200, 400 and 404 are answers, the rest raise."""
         answer = await self._send("PATCH", f"{_PATH}/{canonical_uuid(link_id)}/cancel")
         if answer.status == 200:
-            return CancelAnswer(status=200, link=parse_link(answer.body), message=None)
+            # The cancel happened: a body we cannot parse must not turn it into a failure.
+            try:
+                return CancelAnswer(status=200, link=parse_link(answer.body), message=None)
+            except MalformedResponse as exc:
+                return CancelAnswer(status=200, link=None, message=str(exc))
         if answer.status in (400, 404):
             return CancelAnswer(status=answer.status, link=None, message=error_message(answer.body))
         raise ApiError(
@@ -178,9 +185,11 @@ class HarmonyClient:
                 status, headers = response.status, response.headers
         except (aiohttp.ClientError, TimeoutError) as exc:
             self.pace.observe(status=None, headers=None, latency=time.monotonic() - started)
+            self.requests_by_class["no_answer"] += 1
             # str(exc) of aiohttp errors names the host and path, never request headers.
             raise NoResponse(f"{method} {path}: no answer ({type(exc).__name__}: {exc})") from exc
         self.pace.observe(status=status, headers=headers, latency=time.monotonic() - started)
+        self.requests_by_class["429" if status == 429 else f"{status // 100}xx"] += 1
         return self._classify(method, path, status, headers, body)
 
     @staticmethod

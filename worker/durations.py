@@ -29,9 +29,10 @@ _UNITS: tuple[tuple[str, int], ...] = (
 )
 _MICROSECONDS = dict(_UNITS)
 _RANK = {unit: rank for rank, (unit, _) in enumerate(_UNITS)}
-_PART = re.compile(r"(\d+)(ms|us|d|h|m|s)")
-_PARTS = re.compile(r"(?:\d+(?:ms|us|d|h|m|s))+")
-_SECONDS = re.compile(r"\d+(?:\.\d+)?")
+# ASCII digits only: \d would also take other scripts' digits (full-width or Arabic-Indic ones).
+_PART = re.compile(r"([0-9]+)(ms|us|d|h|m|s)")
+_PARTS = re.compile(r"(?:[0-9]+(?:ms|us|d|h|m|s))+")
+_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _MAX_MICROSECONDS = timedelta.max // timedelta(microseconds=1)
 # Far longer than any real duration; keeps int() away from its digit limit.
 _MAX_LENGTH = 64

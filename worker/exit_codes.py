@@ -7,15 +7,21 @@
 - 3: the API refused the key (401/403); nothing sent after that answer.
 - 4: safety abort: plan over --max-cancellations, failure threshold, incomplete scan,
   confirmation declined.
+- 5: another run holds --lock-file; nothing sent.
 - 130 / 143: interrupted by SIGINT / SIGTERM; in-flight requests drained, report written.
+
+With several organizations, the process exits with the worst of theirs: interrupted, then
+3, then 4, then 1, then 0.
 """
 
 from __future__ import annotations
 
 import enum
 import signal
+from collections.abc import Iterable
 
-from worker.errors import AuthError, ConfigError, SafetyAbort, SweeperError
+from worker.errors import AuthError, ConfigError, SweeperError
+from worker.lock import AlreadyRunning
 from worker.outcomes import Abort
 from worker.report import Report
 
@@ -28,6 +34,7 @@ class ExitCode(enum.IntEnum):
     USAGE = 2
     UNAUTHORIZED = 3
     SAFETY_ABORT = 4
+    LOCKED = 5
     SIGINT = 128 + signal.SIGINT
     SIGTERM = 128 + signal.SIGTERM
 
@@ -44,12 +51,17 @@ _ABORTS = {
 def exit_code_for_report(report: Report, *, signal_number: int | None = None) -> ExitCode:
     """The status of a run that produced a report."""
     if report.aborted == Abort.INTERRUPTED:
-        return ExitCode.SIGINT if signal_number == signal.SIGINT else ExitCode.SIGTERM
+        return exit_code_for_signal(signal_number)
     if report.aborted is not None:
         return _ABORTS[Abort(report.aborted)]
     if report.summary.failed:
         return ExitCode.FAILURES
     return ExitCode.OK
+
+
+def exit_code_for_signal(signal_number: int | None) -> ExitCode:
+    """The status of a run a signal interrupted (SIGTERM unless it was SIGINT)."""
+    return ExitCode.SIGINT if signal_number == signal.SIGINT else ExitCode.SIGTERM
 
 
 def exit_code_for_error(exc: SweeperError) -> ExitCode:
@@ -58,6 +70,23 @@ def exit_code_for_error(exc: SweeperError) -> ExitCode:
         return ExitCode.USAGE
     if isinstance(exc, AuthError):
         return ExitCode.UNAUTHORIZED
-    if isinstance(exc, SafetyAbort):
-        return ExitCode.SAFETY_ABORT
+    if isinstance(exc, AlreadyRunning):
+        return ExitCode.LOCKED
     return ExitCode.SAFETY_ABORT
+
+
+# Most severe first: what an operator must hear about before anything else.
+_SEVERITY = (
+    ExitCode.SIGTERM,
+    ExitCode.SIGINT,
+    ExitCode.UNAUTHORIZED,
+    ExitCode.SAFETY_ABORT,
+    ExitCode.FAILURES,
+    ExitCode.OK,
+)
+
+
+def worst(codes: Iterable[ExitCode]) -> ExitCode:
+    """The most severe of several organizations' exit codes (OK for none)."""
+    found = set(codes)
+    return next((code for code in _SEVERITY if code in found), ExitCode.OK)

@@ -40,12 +40,8 @@ class PolicySet:
         described: dict[str, object] = {}
         for policy in self.policies:
             described.update(policy.describe())
-        scope = self.scope.describe()
-        if scope:
-            described["scope"] = scope
-        exclusions = self.exclusions.describe()
-        if exclusions:
-            described["exclude"] = exclusions
+        described.update(self.scope.describe())
+        described.update(self.exclusions.describe())
         return described
 
 

@@ -29,7 +29,7 @@ from rich.text import Text
 
 from worker.outcomes import Outcome
 from worker.report import Report, ReportItem
-from worker.report_writers import SUMMARY_KEYS, decimal_text, utc_text
+from worker.report_writers import SUMMARY_KEYS, decimal_text
 
 # Outcomes that need an operator's eye are drawn in colour.
 _OUTCOME_STYLES = {
@@ -160,23 +160,29 @@ def _outcome_cell(outcome: Outcome) -> Text:
     return Text(outcome.value, style=_OUTCOME_STYLES.get(outcome, ""))
 
 
-def plan_table(items: Sequence[ReportItem], *, limit: int = 50) -> Table:
-    """The plan, soonest-expiring first as given; at most ``limit`` rows, the rest counted."""
+def plan_table(items: Sequence[ReportItem], *, limit: int = 50, width: int = 200) -> Table:
+    """The plan, soonest-expiring first as given; at most ``limit`` rows, the rest counted.
+
+    Below 120 columns (``width``, the console's) ids are cut to 8 characters, as git
+    shortens hashes: rich cannot shrink an unbreakable column gracefully, and the report
+    has them whole.
+    """
+    compact = width < 120
     table = Table(title=f"Plan: {len(items)} links", title_justify="left")
     # The figures a reader checks never wrap; free text folds into what width is left.
     table.add_column("id", no_wrap=True)
     table.add_column("externalId", overflow="fold")
     table.add_column("amount", justify="right", no_wrap=True)
-    table.add_column("expiresAt", no_wrap=True)
+    table.add_column("expires (UTC)", no_wrap=True)
     table.add_column("reasons", overflow="fold")
     table.add_column("outcome", no_wrap=True)
     for item in items[:limit]:
         amount = "" if item.amount is None else decimal_text(item.amount)
         table.add_row(
-            _shown(item.id),
+            _shown(item.id[:8] if compact else item.id),
             _shown(item.external_id or ""),
             _shown(f"{amount} {item.currency or ''}".strip()),
-            "" if item.expires_at is None else utc_text(item.expires_at),
+            "" if item.expires_at is None else f"{item.expires_at:%m-%d %H:%M}",
             _shown(", ".join(str(reason) for reason in item.reasons)),
             _outcome_cell(item.outcome),
         )
@@ -187,7 +193,8 @@ def plan_table(items: Sequence[ReportItem], *, limit: int = 50) -> Table:
 
 def summary_table(report: Report) -> Table:
     """The summary's counts, with the run id, mode and why it stopped early if it did."""
-    table = Table(title=f"{report.mode} {report.run_id}", title_justify="left")
+    table = Table(title=f"Summary ({report.mode})", title_justify="left")
+    table.caption = f"run {report.run_id}"
     table.add_column("")
     table.add_column("links", justify="right")
     counts = report.summary.to_json_dict()

@@ -21,11 +21,11 @@ import datetime as dt
 import enum
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 from worker.errors import ConfigError
 from worker.outcomes import Outcome
@@ -126,6 +126,30 @@ class Summary:
 
 
 @dataclass(frozen=True, slots=True)
+class RunStats:
+    """How the run used the API: what metrics and the report's ``stats`` object show.
+
+    ``requests_by_class`` keys: "2xx", "3xx", "4xx", "5xx", "429" (counted apart from the
+    other 4xx) and "no_answer" (resets, timeouts).
+    """
+
+    requests_by_class: Mapping[str, int]
+    rate_limited: int
+    retries: int
+    duration_seconds: float
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The stats as JSON-ready data."""
+        return {
+            "requests": sum(self.requests_by_class.values()),
+            "requests_by_class": dict(sorted(self.requests_by_class.items())),
+            "rate_limited": self.rate_limited,
+            "retries": self.retries,
+            "duration_seconds": round(self.duration_seconds, 3),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """Everything a run did, in the order the report lists it.
 
@@ -141,9 +165,10 @@ class Report:
     summary: Summary
     items: tuple[ReportItem, ...]
     aborted: str | None = None
+    stats: RunStats | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The report as JSON-ready data; ``aborted`` appears only when set."""
+        """The report as JSON-ready data; ``aborted`` and ``stats`` appear only when set."""
         data: dict[str, Any] = {
             "run_id": self.run_id,
             "mode": self.mode,
@@ -154,6 +179,8 @@ class Report:
             data["aborted"] = str(self.aborted)
         data["policies"] = json_ready(self.policies)
         data["summary"] = self.summary.to_json_dict()
+        if self.stats is not None:
+            data["stats"] = self.stats.to_json_dict()
         data["items"] = [item.to_json_dict() for item in self.items]
         return data
 
@@ -189,6 +216,15 @@ def report_format(path: Path) -> ReportFormat:
 def write_report(report: Report, path: Path) -> None:
     """Write ``report`` to ``path`` in the format its extension names, atomically."""
     writer = _WRITERS[report_format(path)]
+    write_atomically(path, lambda stream: writer.write(report, stream))
+
+
+def write_atomically(path: Path, render: Callable[[TextIO], None]) -> None:
+    """Write what ``render`` puts into a stream to ``path``: all of it, or nothing.
+
+    A temp file in the same directory, fsynced, then renamed over ``path``; parent
+    directories are created (losing a report after irreversible cancels would be worse).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temp_name = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
@@ -196,7 +232,7 @@ def write_report(report: Report, path: Path) -> None:
     try:
         # newline="" so the csv module's own \r\n line ends are written as they are.
         with open(descriptor, "w", encoding="utf-8", newline="") as stream:
-            writer.write(report, stream)
+            render(stream)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temp_name, path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import ExitStack
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -20,6 +21,7 @@ from jobs.links import Link, Status
 from jobs.plan import Decision, Plan, make_plan
 from jobs.policy import Policy
 from jobs.reasons import Reason
+from worker.audit import AuditLog
 from worker.client import HarmonyClient
 from worker.errors import AuthError, SweeperError
 from worker.execute import Executor, FailureThreshold, item_for, unknown_link_item
@@ -27,8 +29,8 @@ from worker.outcomes import Abort, Outcome
 from worker.pace import Pace
 from worker.policies import PolicySet
 from worker.records import utc_now
-from worker.report import Report, ReportItem, Summary, write_report
-from worker.report_writers import decimal_text
+from worker.report import Report, ReportItem, RunStats, Summary, write_report
+from worker.report_writers import decimal_text, utc_text
 from worker.retry import RetryBudget, RetryPolicy, retrying
 from worker.scan import ScanIncomplete, scan_pending
 from worker.settings import Settings
@@ -70,23 +72,30 @@ async def sweep(
     stop: anyio.Event | None = None,
     confirm: Confirm | None = None,
     observer: SweepObserver | None = None,
+    audit: AuditLog | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> Report:
     """Run one sweep as ``settings`` and ``policies`` say, and return its report.
 
     ``stop`` set from outside (a signal handler) stops launching cancels, lets in-flight
     ones finish within ``settings.grace_period``, and ends the run with ``aborted`` =
-    ``interrupted``. The report is also written to ``settings.report`` when set.
+    ``interrupted``. The report is also written to ``settings.report`` when set. Each
+    cancellation is an audit event in the logs and, when ``audit`` is given or
+    ``settings.audit_log`` is set, a line of that file.
     """
-    run = _Run(
-        settings=settings,
-        policies=policies,
-        stop=stop or anyio.Event(),
-        confirm=confirm,
-        observer=observer or _NoObserver(),
-        clock=clock,
-    )
-    report = await run.execute()
+    with ExitStack() as stack:
+        if audit is None and settings.audit_log is not None:
+            audit = stack.enter_context(AuditLog(settings.audit_log))
+        run = _Run(
+            settings=settings,
+            policies=policies,
+            stop=stop or anyio.Event(),
+            confirm=confirm,
+            observer=observer or _NoObserver(),
+            audit=audit,
+            clock=clock,
+        )
+        report = await run.execute()
     if settings.report is not None:
         write_report(report, settings.report)
     return report
@@ -101,6 +110,7 @@ class _Run:
         stop: anyio.Event,
         confirm: Confirm | None,
         observer: SweepObserver,
+        audit: AuditLog | None,
         clock: Callable[[], datetime],
     ) -> None:
         self.settings = settings
@@ -108,6 +118,7 @@ class _Run:
         self.stop = stop
         self.confirm = confirm
         self.observer = observer
+        self.audit_log = audit
         self.clock = clock
         self.run_id = str(uuid.uuid4())
         self.mode: Literal["dry-run", "execute"] = "dry-run" if settings.dry_run else "execute"
@@ -156,15 +167,23 @@ class _Run:
         finally:
             structlog.contextvars.unbind_contextvars("run_id")
         items = tuple(self.items.values())
+        finished = self.clock()
+        stats = RunStats(
+            requests_by_class=dict(client.requests_by_class),
+            rate_limited=self.pace.snapshot().rate_limited,
+            retries=self.budget.retries,
+            duration_seconds=(finished - started).total_seconds(),
+        )
         report = Report(
             run_id=self.run_id,
             mode=self.mode,
             started_at=started,
-            finished_at=self.clock(),
+            finished_at=finished,
             policies=self.policies.describe(),
             summary=Summary.from_items(items, scanned=len(self.scanned)),
             items=items,
             aborted=aborted,
+            stats=stats,
         )
         log.info(
             "run.finished",
@@ -172,8 +191,8 @@ class _Run:
             mode=self.mode,
             aborted=aborted,
             requests=client.requests_sent,
-            rate_limited=self.pace.snapshot().rate_limited,
-            retries=self.budget.retries,
+            rate_limited=stats.rate_limited,
+            retries=stats.retries,
             **_summary_fields(report.summary),
         )
         return report
@@ -357,17 +376,23 @@ class _Run:
         return None
 
     def _audit(self, item: ReportItem) -> None:
-        log.info(
-            "payment.cancelled",
-            id=item.id,
-            externalId=item.external_id,
-            amount=None if item.amount is None else decimal_text(item.amount),
-            currency=item.currency,
-            reasons=list(item.reasons),
-            run_id=self.run_id,
-            initiator=self.settings.initiator,
-            attempts=item.attempts,
-        )
+        """One cancellation: a log event, and a line of the audit file when there is one."""
+        event: dict[str, object] = {
+            "run_id": self.run_id,
+            "organization": self.settings.org_name,
+            "initiator": self.settings.initiator,
+            "id": item.id,
+            "externalId": item.external_id,
+            "amount": None if item.amount is None else decimal_text(item.amount),
+            "currency": item.currency,
+            "reasons": list(item.reasons),
+            "attempts": item.attempts,
+        }
+        log.info("payment.cancelled", **event)
+        if self.audit_log is not None:
+            self.audit_log.write(
+                {"event": "payment.cancelled", "timestamp": utc_text(self.clock()), **event}
+            )
 
     def _put(self, item: ReportItem) -> None:
         self.items[item.id] = item

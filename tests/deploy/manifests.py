@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import re
 import shlex
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 REPO = Path(__file__).resolve().parents[2]
 KUBERNETES = REPO / "deploy" / "kubernetes"
@@ -26,6 +31,29 @@ KUSTOMIZATION = "kustomization.yaml"
 STANDALONE = frozenset({"namespace.yaml", "secret.example.yaml"})
 # The oldest Kubernetes these manifests are written for: podFailurePolicy is GA in 1.31.
 MIN_KUBERNETES = "1.31"
+# After grace_period, the sweeper still writes its report and pushes its metrics.
+REPORT_MARGIN = timedelta(seconds=10)
+
+_QUANTITY = re.compile(r"(\d+(?:\.\d+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?")
+_FACTORS = {
+    None: 1.0,
+    "m": 1e-3,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "Ki": 2.0**10,
+    "Mi": 2.0**20,
+    "Gi": 2.0**30,
+    "Ti": 2.0**40,
+}
+
+
+def quantity(value: object) -> float:
+    """A Kubernetes quantity (``50m``, ``256Mi``, ``1``) as a number of units."""
+    match = _QUANTITY.fullmatch(str(value))
+    assert match, f"{value!r} is not a Kubernetes quantity"
+    return float(match.group(1)) * _FACTORS[match.group(2)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,22 +79,22 @@ class Resource:
     @property
     def job_spec(self) -> Mapping[str, Any] | None:
         if self.kind == "CronJob":
-            return self.body["spec"]["jobTemplate"]["spec"]  # type: ignore[no-any-return]
+            return self.body["spec"]["jobTemplate"]["spec"]
         if self.kind == "Job":
-            return self.body["spec"]  # type: ignore[no-any-return]
+            return self.body["spec"]
         return None
 
     @property
     def pod_spec(self) -> Mapping[str, Any]:
         job = self.job_spec
         assert job is not None, f"{self.label} runs no pod"
-        return job["template"]["spec"]  # type: ignore[no-any-return]
+        return job["template"]["spec"]
 
     @property
     def pod_labels(self) -> Mapping[str, str]:
         job = self.job_spec
         assert job is not None, f"{self.label} runs no pod"
-        return job["template"]["metadata"]["labels"]  # type: ignore[no-any-return]
+        return job["template"]["metadata"]["labels"]
 
     @property
     def container(self) -> Mapping[str, Any]:
@@ -74,10 +102,26 @@ class Resource:
         spec = self.pod_spec
         assert "initContainers" not in spec, f"{self.label}: unexpected init containers"
         (container,) = spec["containers"]
-        return container  # type: ignore[no-any-return]
+        return container
+
+
+def resource_label(resource: Resource) -> str:
+    """The test id of a parametrized resource."""
+    return resource.label
+
+
+def relative_label(path: Path) -> str:
+    """The test id of a parametrized file under deploy/kubernetes."""
+    return str(path.relative_to(KUBERNETES))
 
 
 def load_yaml_documents(path: Path) -> list[Mapping[str, Any]]:
+    """The documents of a YAML file; a fresh copy each time, so no test sees another's edits."""
+    return copy.deepcopy(_parse_yaml(path))
+
+
+@functools.cache
+def _parse_yaml(path: Path) -> list[Mapping[str, Any]]:
     return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
 
 
@@ -116,7 +160,7 @@ def is_indexed(workload: Resource) -> bool:
 def env_value(container: Mapping[str, Any], name: str) -> str | None:
     for entry in container.get("env", []):
         if entry["name"] == name:
-            return entry.get("value")  # type: ignore[no-any-return]
+            return entry.get("value")
     return None
 
 
@@ -152,7 +196,10 @@ def config_toml(workload: Resource) -> tuple[str, str]:
     return path, str(config_maps()[config_map].body["data"][key])
 
 
-def walk(node: object, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], object]]:
+KeyPath = tuple[str | int, ...]
+
+
+def walk(node: object, path: KeyPath = ()) -> Iterator[tuple[KeyPath, object]]:
     """Every (path, value) of a parsed YAML document, depth first."""
     yield path, node
     if isinstance(node, Mapping):
@@ -192,7 +239,7 @@ class Stage:
         return [i for i in self.instructions if i.keyword == keyword]
 
     def env(self) -> dict[str, str]:
-        """ENV and LABEL style ``KEY=value`` pairs of this stage's ENV instructions."""
+        """The variables this stage's ENV instructions set."""
         return dict(pair for i in self.all("ENV") for pair in key_values(i))
 
 
@@ -255,10 +302,50 @@ def dockerfile_stages(path: Path = DOCKERFILE) -> list[Stage]:
 
 
 def key_values(instruction: Instruction) -> list[tuple[str, str]]:
-    """The ``KEY=value`` pairs of an ENV, LABEL or ARG instruction."""
+    """The ``KEY=value`` pairs of an ENV, LABEL or ARG instruction (a bare ARG: value "")."""
     pairs = []
     for word in instruction.words():
         key, sep, value = word.partition("=")
-        assert sep, f"line {instruction.line}: write {instruction.keyword} as KEY=value"
+        assert sep or instruction.keyword == "ARG", f"line {instruction.line}: write KEY=value"
         pairs.append((key, value))
     return pairs
+
+
+# --- requirements.lock ---------------------------------------------------------------
+
+_PIN = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9A-Za-z.+!-]+)")
+_HASH = re.compile(r"--hash=sha256:[0-9a-f]{64}")
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    name: str  # canonical
+    version: Version
+    hashes: tuple[str, ...]
+    line: int
+
+
+def lock_pins(path: Path = LOCK) -> list[Pin]:
+    """The lock's requirements, continuation lines joined; malformed entries fail here."""
+    pins: list[Pin] = []
+    words: list[str] = []
+    start = 0
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not words and (not line or line.startswith("#")):
+            continue
+        if not words:
+            start = number
+        words += line.removesuffix("\\").split()
+        if line.endswith("\\"):
+            continue
+        pin = _PIN.fullmatch(words[0])
+        assert pin, f"{path.name}:{start}: {words[0]!r} is not name==version"
+        hashes = tuple(words[1:])
+        assert hashes, f"{path.name}:{start}: {words[0]} has no hash"
+        for word in hashes:
+            assert _HASH.fullmatch(word), f"{path.name}:{start}: {word!r}"
+        pins.append(Pin(canonicalize_name(pin.group(1)), Version(pin.group(2)), hashes, start))
+        words = []
+    assert not words, f"{path.name} ends inside a continued line"
+    return pins

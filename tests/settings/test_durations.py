@@ -47,6 +47,8 @@ def test_parses(text: str, expected: timedelta) -> None:
         ("1e3", "not a duration"),
         ("nan", "not a duration"),
         ("inf", "not a duration"),
+        ("\uff13\uff10m", "not a duration"),  # full-width digits
+        ("\u0663\u0660", "not a duration"),  # Arabic-Indic digits
         ("30m1h", "largest to smallest"),
         ("1h1h", "largest to smallest"),
         ("1000000000d", "too large"),

@@ -33,6 +33,11 @@ BAD_VALUES: list[tuple[str, str, str, str]] = [
     ("logging.format", '"xml"', "xml", "'auto', 'json' or 'console'"),
     ("initiator", '"tab\\there"', "tab\there", "printable characters"),
     ("initiator", '"   "', "   ", "printable characters"),
+    ("lock_file", '""', " ", "must be a file path"),
+    ("audit_log", '"  "', " ", "must be a file path"),
+    ("pushgateway", '"gw:9091"', "gw:9091", "must be an http or https URL"),
+    ("pushgateway", '"http://u:p@gw"', "http://u:p@gw", "must not carry credentials"),
+    ("metrics_job", '""', "\t", "printable characters"),
 ]
 # Wrong types that only a TOML file can express.
 FILE_ONLY: list[tuple[str, str, str, str]] = [
@@ -43,6 +48,8 @@ FILE_ONLY: list[tuple[str, str, str, str]] = [
     ("policies.expiring_within", "true", "", "not a duration"),
     ("rate", "[1]", "", "must be 'auto' or a number greater than 0"),
     ("policies.created_before", "2026-01-31", "", "timezone"),
+    ("metrics_job", "1", "", "valid string"),
+    ("lock_file", "true", "", "must be a file path"),
 ]
 
 

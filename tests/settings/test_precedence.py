@@ -7,15 +7,18 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from tests.settings.conftest import ENV, KEY, WriteConfig
+from tests.settings.conftest import ENV, KEY, WriteConfig, config_error
 from worker.settings import (
     DEFAULT_BASE_URL,
     DEFAULT_GRACE_PERIOD,
     DEFAULT_MAX_CANCELLATIONS,
+    DEFAULT_METRICS_JOB,
+    DEFAULT_ORG_NAME,
     DEFAULT_PASSES,
     DEFAULT_RETRY_INITIAL,
     ENV_VARS,
     FLAG_FIELDS,
+    OrgRun,
     Settings,
     load_settings,
 )
@@ -56,6 +59,27 @@ FIELDS = [
     ),
     Field("policies.duplicates", "duplicates = false", "true", False, (False, False, True, False)),
     Field("concurrency", "concurrency = 4", "auto", 6, (None, 4, None, 6)),
+    Field(
+        "lock_file",
+        'lock_file = "/run/1.lock"',
+        "/run/2.lock",
+        Path("/run/3.lock"),
+        (None, Path("/run/1.lock"), Path("/run/2.lock"), Path("/run/3.lock")),
+    ),
+    Field(
+        "audit_log",
+        'audit_log = "/var/1.jsonl"',
+        "/var/2.jsonl",
+        "/var/3.jsonl",
+        (None, Path("/var/1.jsonl"), Path("/var/2.jsonl"), Path("/var/3.jsonl")),
+    ),
+    Field(
+        "pushgateway",
+        'pushgateway = "http://gw1:9091"',
+        "http://gw2:9091/",
+        "https://gw3.example.com/push/",
+        (None, "http://gw1:9091", "http://gw2:9091", "https://gw3.example.com/push"),
+    ),
 ]
 
 
@@ -171,5 +195,42 @@ def test_env_vars_name_every_field_once() -> None:
     assert ENV_VARS["base_url"] == "HARMONY_BASE_URL"
     assert ENV_VARS["policies.expiring_within"] == "SWEEPER_POLICIES__EXPIRING_WITHIN"
     assert ENV_VARS["scope.created_before"] == "SWEEPER_SCOPE__CREATED_BEFORE"
+    assert ENV_VARS["lock_file"] == "SWEEPER_LOCK_FILE"
+    assert ENV_VARS["pushgateway"] == "SWEEPER_PUSHGATEWAY"
+    assert ENV_VARS["metrics_job"] == "SWEEPER_METRICS_JOB"
+    assert ENV_VARS["audit_log"] == "SWEEPER_AUDIT_LOG"
     assert len(set(ENV_VARS.values())) == len(ENV_VARS)
-    assert set(FLAG_FIELDS.values()) <= set(ENV_VARS)
+    # The shard's environment is a pair of variables (test_shard.py); [[orgs]] is file-only.
+    assert set(FLAG_FIELDS.values()) - {"shard"} <= set(ENV_VARS)
+    assert not {"shard", "orgs", "org_name"} & {key.split(".")[0] for key in ENV_VARS}
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('shard = "0/3"', "shard: the shard is chosen per process"),
+        ('org_name = "acme"', "org_name: unknown key"),
+    ],
+)
+def test_per_process_keys_are_not_in_the_file(
+    write_config: WriteConfig, line: str, problem: str
+) -> None:
+    config = write_config(line + "\n")
+    assert config_error(config_file=config, environ=ENV).startswith(f"{config}: {problem}")
+
+
+def test_defaults_of_the_unattended_settings() -> None:
+    settings = load_settings(environ=ENV)
+    assert (settings.lock_file, settings.audit_log, settings.pushgateway) == (None, None, None)
+    assert (settings.shard, settings.metrics_job) == (None, DEFAULT_METRICS_JOB)
+    assert settings.org_name == DEFAULT_ORG_NAME
+    assert settings.organizations() == (OrgRun(DEFAULT_ORG_NAME, settings),)
+
+
+def test_unattended_paths_in_the_file_are_relative_to_it(
+    write_config: WriteConfig, tmp_path: Path
+) -> None:
+    config = write_config('lock_file = "run/sweep.lock"\naudit_log = "audit.jsonl"\n')
+    settings = load_settings(config_file=config, environ=ENV)
+    assert settings.lock_file == tmp_path / "run" / "sweep.lock"
+    assert settings.audit_log == tmp_path / "audit.jsonl"

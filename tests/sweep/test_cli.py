@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.threaded import ThreadedSandbox
 from worker.cli import cli
 
-from .conftest import ThreadedSandbox
 from .helpers import environ_for, link
 
 SOON = timedelta(minutes=10)

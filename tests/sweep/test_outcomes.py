@@ -27,7 +27,7 @@ SOON = timedelta(minutes=10)
             Outcome.FAILED,
             "PENDING",
             ExitCode.FAILURES,
-            "502",
+            "server error 50",
         ),
         ({"ambiguous_rate": 1.0}, Outcome.CANCELLED, "CANCELLED", ExitCode.OK, "earlier attempt"),
     ],

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ThreadedSandbox
+from tests.threaded import ThreadedSandbox
+
 from .helpers import environ_for, link
 
 SOON = timedelta(minutes=10)

@@ -1,0 +1,41 @@
+"""``--lock-file``: one run at a time on a host, for cron.
+
+Hand-written on ``fcntl.flock`` rather than the filelock package: filelock can fall back to
+a "soft" lock (the file's existence is the lock), which a killed run leaves behind and
+which then blocks every later run. A flock is released by the kernel when the process
+ends, however it ends, which is exactly the property an unattended job needs.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from worker.errors import SweeperError
+
+
+class AlreadyRunning(SweeperError):
+    """Another run holds the lock file: this one must not send anything."""
+
+
+@contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive, non-blocking flock on ``path`` for the block's duration."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise AlreadyRunning(f"{path}: cannot open the lock file: {exc.strerror}") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise AlreadyRunning(f"{path}: another run holds the lock") from exc
+        # The holder's pid, for an operator wondering who holds it; the lock is the flock.
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
