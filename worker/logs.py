@@ -23,10 +23,16 @@ catalogue, with the fields each event carries (``run_id`` is bound to every even
     pace.rate_changed      rate (new, per second), previous, cause
     pace.paused            seconds, cause (429 Retry-After, RateLimit headers)
     run.failure_threshold  finished, failed, ratio
+    run.signal             signal, action: SIGTERM/SIGINT received (draining, or ignored)
     run.draining           grace_period: a signal came; no new cancels, in-flight ones finish
     run.aborted            reason (a ``worker.outcomes.Abort`` value), error
+    run.locked             lock_file, error: another run holds --lock-file (exit 5)
+    run.no_organizations   shard: this shard owns no organization (exit 0)
+    run.crashed            a bug: the traceback (redacted)
     run.finished           mode, aborted, requests, rate_limited, retries and the summary's
-                           counts: the one canonical summary line of a run
+                           counts: the one canonical summary line of a run (per organization)
+    metrics.pushed         gateway (scheme://host:port), job, organization, exit_code
+    metrics.push_failed    gateway, job, organization, error, status
 
 Payment events use the report's item keys (``externalId``, ``http_status``) so that a log
 line and a report row join on the same names. Amounts are decimal strings, as in the report.

@@ -6,9 +6,10 @@ JSON logs and the report file instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import TextIO
 
@@ -104,6 +105,18 @@ class SweepProgress:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+    @contextlib.contextmanager
+    def suspended(self) -> Iterator[None]:
+        """Take the bars off the screen for a while (a prompt), then put them back."""
+        if self._progress is None:
+            yield
+            return
+        self._progress.stop()
+        try:
+            yield
+        finally:
+            self._progress.start()
 
     def start_scan(self) -> None:
         """Begin (or begin again, for a later pass) listing PENDING links."""

@@ -23,7 +23,7 @@ from jobs.policy import Policy
 from jobs.reasons import Reason
 from worker.audit import AuditLog
 from worker.client import HarmonyClient
-from worker.errors import AuthError, SweeperError
+from worker.errors import AuthError, ConfigError, SweeperError
 from worker.execute import Executor, FailureThreshold, item_for, unknown_link_item
 from worker.outcomes import Abort, Outcome
 from worker.pace import Pace
@@ -83,6 +83,11 @@ async def sweep(
     cancellation is an audit event in the logs and, when ``audit`` is given or
     ``settings.audit_log`` is set, a line of that file.
     """
+    if settings.orgs:
+        raise ConfigError(
+            "these settings list several organizations ([[orgs]]): sweep each of "
+            "settings.organizations(), or use worker.organizations.sweep_organizations"
+        )
     with ExitStack() as stack:
         if audit is None and settings.audit_log is not None:
             audit = stack.enter_context(AuditLog(settings.audit_log))

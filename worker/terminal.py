@@ -45,6 +45,10 @@ class TerminalConfirm:
         self._stop = stop
 
     async def __call__(self, items: Sequence[ReportItem]) -> bool:
+        with self._progress.suspended():
+            return await self._ask(items)
+
+    async def _ask(self, items: Sequence[ReportItem]) -> bool:
         self._console.print(plan_table(items, width=self._console.width))
         answer = False
         async with anyio.create_task_group() as tg:
