@@ -134,3 +134,39 @@ async def test_duplicates_keep_the_newest_of_each_order(sandbox: SandboxServer) 
         "PENDING",
     ]
     assert {tuple(item.reasons) for item in report.items} == {("duplicate",)}
+
+
+async def test_flaky_server_and_network_are_ridden_out(sandbox: SandboxServer) -> None:
+    """502/503s and connection resets on every route: retries make every cancel land."""
+    rows = await sandbox.admin.add_links([link(expires_in=SOON) for _ in range(25)])
+    await sandbox.admin.set_knobs(fault_rate=0.25, reset_rate=0.15)
+
+    report = await run_sweep(
+        settings_for(sandbox, expiring_within="1h", extra_env={"SWEEPER_RETRY__ATTEMPTS": "10"})
+    )
+
+    assert {item.outcome for item in report.items} == {Outcome.CANCELLED}
+    assert exit_code_for_report(report) is ExitCode.OK
+    assert set((await statuses(sandbox)).values()) == {"CANCELLED"}
+    assert len(rows) == report.summary.cancelled
+    counters = await sandbox.admin.counters()
+    assert counters["faults"] > 0
+    assert counters["resets"] > 0
+    assert report.stats is not None
+    assert report.stats.retries > 0
+    assert report.stats.requests_by_class["no_answer"] > 0
+
+
+async def test_resets_on_every_cancel_end_failed_and_pending(sandbox: SandboxServer) -> None:
+    [row] = await sandbox.admin.add_links([link(expires_in=SOON)])
+    await sandbox.admin.set_knobs(reset_rate=1.0, fault_routes=["cancel"])
+
+    report = await run_sweep(settings_for(sandbox, expiring_within="1h"))
+
+    item = by_id(report)[row["id"]]
+    assert item.outcome is Outcome.FAILED
+    assert item.attempts == 5
+    assert item.message is not None
+    assert "no answer" in item.message
+    assert (await statuses(sandbox))[row["id"]] == "PENDING"
+    assert exit_code_for_report(report) is ExitCode.FAILURES
