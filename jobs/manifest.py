@@ -46,7 +46,7 @@ MAX_EXTERNAL_ID_LENGTH = 255
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_ID, _EXTERNAL_ID = "id", "externalId"
+_ID, _EXTERNAL_ID, _OUTCOME = "id", "externalId", "outcome"
 # The report's outcome values (``worker.outcomes.Outcome``, which jobs may not import).
 _REPORT_OUTCOMES = frozenset(
     {"cancelled", "would_cancel", "conflict", "not_found", "failed", "skipped_expired"}
@@ -143,7 +143,7 @@ def load_manifest(path: Path) -> Manifest:
             if item["outcome"] == "would_cancel"
         )
     else:
-        for where, id_value, external_value in _entries(path, text, kind):
+        for where, id_value, external_value in _entries(path, text, kind, approved_only=True):
             external_id = _optional_external_id(path, where, external_value)
             if id_value is not None:
                 ids.add(_canonical_id(path, where, id_value))
@@ -212,20 +212,46 @@ def _kind(path: Path) -> str:
     return kind
 
 
-def _entries(path: Path, text: str, kind: str) -> Iterator[_Entry]:
-    return _csv_entries(path, text) if kind == ".csv" else _jsonl_entries(path, text)
+def _entries(path: Path, text: str, kind: str, *, approved_only: bool = False) -> Iterator[_Entry]:
+    if kind == ".csv":
+        return _csv_entries(path, text, approved_only=approved_only)
+    return _jsonl_entries(path, text)
 
 
-def _csv_entries(path: Path, text: str) -> Iterator[_Entry]:
+# Outcomes only a run that cancelled can report: such a CSV report is no plan to approve.
+_EXECUTED_OUTCOMES = frozenset({"cancelled", "not_attempted"})
+
+
+def _csv_entries(path: Path, text: str, *, approved_only: bool = False) -> Iterator[_Entry]:
+    """The rows' ids and externalIds; with ``approved_only``, a CSV report's would_cancel rows.
+
+    A CSV report (it has an ``outcome`` column) fed back as a manifest must apply what the
+    dry run would have cancelled, not every row it lists (skipped, not found...), as the
+    JSON report does; a report of a run that cancelled is refused.
+    """
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     columns: tuple[int | None, int | None] | None = None
+    outcome_column: int | None = None
     try:
         for row in reader:
             if all(not cell.strip() for cell in row):
                 continue
             if columns is None:
                 columns = _csv_columns(path, reader.line_num, row)
+                names = [name.strip() for name in row]
+                outcome_column = names.index(_OUTCOME) if _OUTCOME in names else None
                 continue
+            if approved_only and outcome_column is not None:
+                outcome = _cell(row, outcome_column)
+                if outcome in _EXECUTED_OUTCOMES:
+                    raise PolicyInputError(
+                        path,
+                        f"is the report of a run that cancelled (outcome {_shown(outcome)}): "
+                        "only a dry-run report can be applied as a manifest",
+                        where=f"line {reader.line_num}",
+                    )
+                if outcome != "would_cancel":
+                    continue
             id_column, external_column = columns
             yield _entry(
                 path,

@@ -398,3 +398,32 @@ def test_manifest_and_exclusions_from_one_report_agree(tmp_path: Path) -> None:
         ids=frozenset({A}), source=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest()
     )
     assert load_exclusions(path).ids == {A, B}
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        ([(A, "would_cancel"), (B, "skipped_expired"), (C, "not_found")], {A}),
+        ([(A, "would_cancel"), (B, "would_cancel")], {A, B}),
+        ([(A, "conflict")], set()),
+    ],
+    ids=["only-would-cancel", "all-approved", "none-approved"],
+)
+def test_a_csv_dry_run_report_applies_its_would_cancel_rows(
+    tmp_path: Path, rows: list[tuple[str, str]], expected: set[str]
+) -> None:
+    path = tmp_path / "plan.csv"
+    lines = ["id,externalId,amount,outcome", *(f"{i},order,10.00,{o}" for i, o in rows)]
+    path.write_text("\n".join(lines) + "\n")
+
+    assert load_manifest(path).ids == frozenset(expected)
+    # As an exclude file, every row counts: it protects, so it never protects less.
+    assert load_exclusions(path).ids == frozenset(i for i, _ in rows)
+
+
+def test_a_csv_report_of_a_run_that_cancelled_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "done.csv"
+    path.write_text(f"id,outcome\n{A},would_cancel\n{B},cancelled\n")
+
+    with pytest.raises(PolicyInputError, match=r"done\.csv, line 3: .*run that cancelled"):
+        load_manifest(path)

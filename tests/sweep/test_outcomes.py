@@ -170,3 +170,26 @@ async def test_resets_on_every_cancel_end_failed_and_pending(sandbox: SandboxSer
     assert "no answer" in item.message
     assert (await statuses(sandbox))[row["id"]] == "PENDING"
     assert exit_code_for_report(report) is ExitCode.FAILURES
+
+
+async def test_excluded_links_are_never_cancelled(sandbox: SandboxServer, tmp_path: Path) -> None:
+    vip, by_id_row, plain = await sandbox.admin.add_links(
+        [
+            link(expires_in=SOON, external_id="vip-order"),
+            link(expires_in=SOON, external_id="order-2"),
+            link(expires_in=SOON, external_id="order-3"),
+        ]
+    )
+    exclude = tmp_path / "never.csv"
+    exclude.write_text(f"id,externalId\n,vip-order\n{by_id_row['id']},\n")
+
+    report = await run_sweep(settings_for(sandbox, expiring_within="1h", exclude=str(exclude)))
+
+    state = await statuses(sandbox)
+    assert (state[vip["id"]], state[by_id_row["id"]], state[plain["id"]]) == (
+        "PENDING",
+        "PENDING",
+        "CANCELLED",
+    )
+    assert set(by_id(report)) == {plain["id"]}
+    assert report.policies["exclude"]["external_ids"] == 1  # type: ignore[index]
