@@ -32,7 +32,7 @@ from worker.errors import ApiError, AuthError, NoResponse, SweeperError
 from worker.outcomes import Outcome
 from worker.report import ReportItem
 from worker.report_writers import decimal_text
-from worker.retry import RetryBudget, RetryPolicy, retrying
+from worker.retry import RetryBudget, RetryPolicy, retrying, with_retries
 from worker.taskgroups import collapse_errors
 
 log = structlog.get_logger("worker.execute")
@@ -274,11 +274,8 @@ class Executor:
 
     async def _look_up(self, link_id: str) -> Link | None:
         """The link's current state after a 400, or None when it cannot be had."""
-        self.budget.record_attempt()
         try:
-            async for attempt in retrying(self.policy, self.budget):
-                with attempt:
-                    return await self.client.get(link_id)
+            return await with_retries(lambda: self.client.get(link_id), self.policy, self.budget)
         except AuthError:
             raise
         except SweeperError as exc:

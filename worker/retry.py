@@ -14,12 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import anyio
 import structlog
 import tenacity
 
 from worker.errors import ApiError, RateLimited, TransientApiError
+
+T = TypeVar("T")
 
 __all__ = ["RetryBudget", "RetryPolicy", "retrying"]
 
@@ -111,6 +114,21 @@ def retrying(
         before_sleep=_log_retry,
         reraise=True,
     )
+
+
+async def with_retries(
+    call: Callable[[], Awaitable[T]], policy: RetryPolicy, budget: RetryBudget
+) -> T:
+    """``await call()`` until it succeeds or ``retrying`` gives up, re-raising the last error.
+
+    Counts the first attempt against ``budget``; for a call whose attempts the caller must
+    see one by one (a cancel), use ``retrying`` directly.
+    """
+    budget.record_attempt()
+    async for attempt in retrying(policy, budget):
+        with attempt:
+            return await call()
+    raise AssertionError("unreachable: retrying() re-raises the last error")  # pragma: no cover
 
 
 class _Backoff(tenacity.wait.wait_base):

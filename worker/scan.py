@@ -21,7 +21,7 @@ from jobs.links import Link
 from worker.client import PAGE_SIZE_MAX, HarmonyClient
 from worker.errors import AuthError, SafetyAbort, SweeperError
 from worker.records import Page
-from worker.retry import RetryBudget, RetryPolicy, retrying
+from worker.retry import RetryBudget, RetryPolicy, with_retries
 from worker.taskgroups import collapse_errors
 
 log = structlog.get_logger("worker.scan")
@@ -51,16 +51,14 @@ async def fetch_page(
     client: HarmonyClient, page: int, *, policy: RetryPolicy, budget: RetryBudget
 ) -> Page:
     """One page with retries; ``ScanIncomplete`` when it cannot be had."""
-    budget.record_attempt()
     try:
-        async for attempt in retrying(policy, budget):
-            with attempt:
-                return await client.list_page(page, page_size=PAGE_SIZE_MAX)
+        return await with_retries(
+            lambda: client.list_page(page, page_size=PAGE_SIZE_MAX), policy, budget
+        )
     except AuthError:
         raise
     except SweeperError as exc:
         raise ScanIncomplete(f"page {page} could not be read: {exc}") from exc
-    raise AssertionError("unreachable: retrying() re-raises the last error")  # pragma: no cover
 
 
 async def scan_pending(

@@ -31,7 +31,7 @@ from worker.policies import PolicySet
 from worker.records import utc_now
 from worker.report import Report, ReportItem, RunStats, Summary, write_report
 from worker.report_writers import decimal_text, utc_text
-from worker.retry import RetryBudget, RetryPolicy, retrying
+from worker.retry import RetryBudget, RetryPolicy, with_retries
 from worker.scan import ScanIncomplete, scan_pending
 from worker.settings import Settings
 from worker.taskgroups import collapse_errors
@@ -304,11 +304,7 @@ class _Run:
         return pending
 
     async def _get(self, client: HarmonyClient, link_id: str) -> Link | None:
-        self.budget.record_attempt()
-        async for attempt in retrying(self.retry_policy, self.budget):
-            with attempt:
-                return await client.get(link_id)
-        raise AssertionError("unreachable: retrying() re-raises")  # pragma: no cover
+        return await with_retries(lambda: client.get(link_id), self.retry_policy, self.budget)
 
     def _account(self, plan: Plan) -> list[Decision]:
         """Record the skipped links; return the decisions not yet accounted for."""
