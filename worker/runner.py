@@ -35,18 +35,20 @@ log = structlog.get_logger("worker.runner")
 
 
 def plan_organizations(settings: Settings) -> tuple[OrgSweep, ...]:
-    """Every organization this process sweeps (its shard's), policies loaded and checked."""
+    """The organizations this process sweeps (its shard's), with their policies.
+
+    Every organization's policies are loaded and checked, not only the shard's: a config
+    error fails every shard alike, before any of them sends a request.
+    """
     several = bool(settings.orgs)
-    chosen = []
+    planned = []
     for org in settings.organizations():
-        if settings.shard is not None and not settings.shard.owns(org.name):
-            continue
-        # With several organizations the report is one document written by the runner.
-        org_settings = (
-            org.settings.model_copy(update={"report": None}) if several else (org.settings)
-        )
-        chosen.append(OrgSweep(org.name, org_settings, policies_from_settings(org.settings)))
-    return tuple(chosen)
+        policies = policies_from_settings(org.settings)
+        # With several organizations the report is one document, written by the runner.
+        org_settings = org.settings.model_copy(update={"report": None}) if several else org.settings
+        planned.append(OrgSweep(org.name, org_settings, policies))
+    shard = settings.shard
+    return tuple(org for org in planned if shard is None or shard.owns(org.name))
 
 
 def api_keys(settings: Settings) -> list[str]:
