@@ -88,7 +88,9 @@ class Score:
         return self.cancelled / self.eligible if self.eligible else 1.0
 
 
-def build(eligible: int, *, mix: Mix = MIXED, seed: int = 1, now: dt.datetime | None = None) -> Dataset:
+def build(
+    eligible: int, *, mix: Mix = MIXED, seed: int = 1, now: dt.datetime | None = None
+) -> Dataset:
     """``eligible`` selected links plus the mix around them, reproducible from ``seed``."""
     rng = random.Random(seed)
     now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)

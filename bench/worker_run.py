@@ -50,7 +50,9 @@ class WorkerRun:
         return cancelled / max(phase[1] - phase[0], 1e-9)
 
 
-def flags_for(rate: str, *, concurrency: int | None = None, dry_run: bool = False) -> dict[str, object]:
+def flags_for(
+    rate: str, *, concurrency: int | None = None, dry_run: bool = False
+) -> dict[str, object]:
     """``load_settings`` flags of a benchmark sweep, as the CLI would pass them."""
     return {
         "rate": rate,

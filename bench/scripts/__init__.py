@@ -1,0 +1,1 @@
+"""Scripts written from scratch to compare the worker with: what people write by hand."""
