@@ -13,15 +13,21 @@ SOON = timedelta(minutes=10)
 
 
 async def test_no_window_sees_more_than_the_rate(sandbox: SandboxServer) -> None:
-    """Burst-free: a full bucket at start would show ~2N in the first window."""
-    rows = await sandbox.admin.add_links([link(expires_in=SOON) for _ in range(45)])
+    """Burst-free: a full bucket at start would show ~3N in the first 2 s window.
+
+    The server counts arrivals, which scheduling jitter on a loaded machine can bunch by
+    more than the limiter's 25 ms of headroom per second; a 2 s window doubles that margin.
+    The exact send-time property (no 1 s window over N) is tests/worker/test_pace.py's.
+    """
+    rows = await sandbox.admin.add_links([link(expires_in=SOON) for _ in range(60)])
+    await sandbox.admin.set_knobs(rate_window_s=2.0)
 
     report = await run_sweep(settings_for(sandbox, expiring_within="1h", rate="15"))
 
     assert report.summary.cancelled == len(rows)
     counters = await sandbox.admin.counters()
     [peak] = counters["max_in_window"].values()
-    assert peak <= 15
+    assert peak <= 2 * 15
     assert counters["total"] == len(rows) + 2  # one scan per pass, no retries
 
 
