@@ -31,7 +31,6 @@ from worker.client import HarmonyClient
 from worker.errors import ApiError, AuthError, NoResponse, SweeperError
 from worker.outcomes import Outcome
 from worker.report import ReportItem
-from worker.report_writers import decimal_text
 from worker.retry import RetryBudget, RetryPolicy, retrying, with_retries
 from worker.taskgroups import collapse_errors
 
@@ -194,13 +193,13 @@ class Executor:
         state.finished += 1
         if item.outcome is Outcome.FAILED:
             state.failed += 1
-            log.warning("payment.failed", **_fields(item))
+            log.warning("payment.failed", **payment_fields(item))
         elif item.outcome is Outcome.CANCELLED:
             self.audit(item)
         elif item.outcome is Outcome.CONFLICT:
-            log.info("payment.conflict", **_fields(item))
+            log.info("payment.conflict", **payment_fields(item))
         elif item.outcome is Outcome.NOT_FOUND:
-            log.info("payment.not_found", **_fields(item))
+            log.info("payment.not_found", **payment_fields(item))
         if not state.threshold_tripped and self.threshold.tripped(state.finished, state.failed):
             state.threshold_tripped = True
             log.error(
@@ -283,14 +282,20 @@ class Executor:
         return None
 
 
-def _fields(item: ReportItem) -> dict[str, object]:
-    return {
-        "id": item.id,
-        "externalId": item.external_id,
-        "amount": None if item.amount is None else decimal_text(item.amount),
-        "currency": item.currency,
-        "reasons": list(item.reasons),
-        "http_status": item.http_status,
-        "attempts": item.attempts,
-        "message": item.message,
-    }
+# A payment event carries the report item's own keys, so a log line and a report row join.
+PAYMENT_EVENT_KEYS = (
+    "id",
+    "externalId",
+    "amount",
+    "currency",
+    "reasons",
+    "http_status",
+    "attempts",
+    "message",
+)
+
+
+def payment_fields(item: ReportItem, keys: Sequence[str] = PAYMENT_EVENT_KEYS) -> dict[str, object]:
+    """``keys`` of the item's report JSON, for a log or audit event."""
+    data = item.to_json_dict()
+    return {key: data[key] for key in keys}

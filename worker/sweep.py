@@ -24,19 +24,27 @@ from jobs.reasons import Reason
 from worker.audit import AuditLog
 from worker.client import HarmonyClient
 from worker.errors import AuthError, ConfigError, SweeperError
-from worker.execute import Executor, FailureThreshold, item_for, unknown_link_item
+from worker.execute import (
+    Executor,
+    FailureThreshold,
+    item_for,
+    payment_fields,
+    unknown_link_item,
+)
 from worker.outcomes import Abort, Outcome
 from worker.pace import Pace
 from worker.policies import PolicySet
 from worker.records import utc_now
 from worker.report import Report, ReportItem, RunStats, Summary, write_report
-from worker.report_writers import decimal_text, utc_text
+from worker.report_writers import utc_text
 from worker.retry import RetryBudget, RetryPolicy, with_retries
 from worker.scan import ScanIncomplete, scan_pending
 from worker.settings import Settings
 from worker.taskgroups import collapse_errors
 
 log = structlog.get_logger("worker.sweep")
+
+_AUDIT_KEYS = ("id", "externalId", "amount", "currency", "reasons", "attempts")
 
 Confirm = Callable[[Sequence[ReportItem]], Awaitable[bool]]
 """Asked once, with the would-cancel items, before the first cancel of an attended run."""
@@ -382,12 +390,7 @@ class _Run:
             "run_id": self.run_id,
             "organization": self.settings.org_name,
             "initiator": self.settings.initiator,
-            "id": item.id,
-            "externalId": item.external_id,
-            "amount": None if item.amount is None else decimal_text(item.amount),
-            "currency": item.currency,
-            "reasons": list(item.reasons),
-            "attempts": item.attempts,
+            **payment_fields(item, _AUDIT_KEYS),
         }
         log.info("payment.cancelled", **event)
         if self.audit_log is not None:
