@@ -105,7 +105,7 @@ class Pace:
         cap = min(rate if rate is not None else math.inf, ceiling or math.inf)
         self._auto = rate is None
         self._controller = RateController(
-            start=start_rate if rate is None else cap, cap=cap, clock=clock
+            start=start_rate if rate is None else cap, cap=cap, clock=clock, fixed=rate is not None
         )
         self._clock = clock
         self._max_concurrency = max_concurrency
@@ -218,13 +218,23 @@ class Pace:
             self._quota = quota
             previous = self._controller.rate
             self._controller.on_quota(quota)
-            if self._controller.rate < previous:
+            if self._controller.rate != previous:
                 _log.info(
-                    "pace.rate_changed", rate=quota, previous=previous, cause="ratelimit_limit"
+                    "pace.rate_changed",
+                    rate=self._controller.rate,
+                    previous=previous,
+                    cause="ratelimit_limit",
                 )
         if hint.remaining is not None and hint.remaining < 1:
-            # Nothing left in the window: wait for its reset together, without 429s.
+            # Nothing left in the window: wait together, without 429s. Reset is whole
+            # seconds (the draft's delta-seconds) and, for a sliding window, the time until
+            # the *oldest* request leaves it; at a steady pace one slot frees every
+            # 1/quota, so waiting a whole second would throw away up to a second of quota.
+            # A fixed window that really is empty for longer answers the next request
+            # with a 429, whose Retry-After then pauses for the rest of it.
             reset = DEFAULT_PAUSE if hint.reset is None else hint.reset
+            if quota is not None:
+                reset = min(reset, 1 / quota)
             self._pause(now, reset, cause="quota_used")
 
     def _pause(self, now: float, seconds: float, *, cause: str) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from worker.aimd import CREEP, CUT, PROBE_GAIN, RECOVER
+from worker.aimd import CREEP, CUT, FORGIVE, PROBE_GAIN, RECOVER, SLOW_START_GAIN
 from worker.pace import Pace
 
 
@@ -27,12 +27,34 @@ def answer_at_the_rate(pace: Pace, clock: FakeClock, count: int, status: int = 2
         pace.observe(status=status, headers=None, latency=0.05)
 
 
-def test_clean_answers_raise_an_auto_rate_additively() -> None:
+def test_until_the_first_429_clean_answers_raise_an_auto_rate_in_slow_start() -> None:
     clock = FakeClock()
     pace = Pace(rate=None, start_rate=5, clock=clock)
     answer_at_the_rate(pace, clock, 20)
     # The first few answers wait for the last second to show the rate in use.
-    assert 5 + 17 * PROBE_GAIN <= pace.rate <= 5 + 20 * PROBE_GAIN
+    assert 5 + 17 * SLOW_START_GAIN <= pace.rate <= 5 + 20 * SLOW_START_GAIN
+    before = pace.rate
+    answer_at_the_rate(pace, clock, 8)
+    assert pace.rate == pytest.approx(before + 8 * SLOW_START_GAIN)
+
+
+def test_slow_start_doubles_the_rate_about_every_second() -> None:
+    clock = FakeClock()
+    pace = Pace(rate=None, start_rate=5, clock=clock)
+    started = clock.now
+    while pace.rate < 100:
+        answer_at_the_rate(pace, clock, 1)
+    assert 3.0 <= clock.now - started <= 5.0  # ln(20) / ln(2) = 4.3 doublings
+
+
+def test_after_a_cut_clean_answers_raise_the_rate_additively() -> None:
+    clock = FakeClock()
+    pace = Pace(rate=None, start_rate=40, clock=clock)
+    answer_at_the_rate(pace, clock, 40)
+    clock.now += 0.5
+    pace.observe(status=429, headers=None, latency=0.05)
+    clock.now += 2
+    answer_at_the_rate(pace, clock, 40)  # a second of answers at the cut rate
     before = pace.rate
     answer_at_the_rate(pace, clock, 8)
     assert pace.rate == pytest.approx(before + 8 * PROBE_GAIN)
@@ -61,7 +83,7 @@ def test_a_429_cuts_multiplicatively_once_per_overload() -> None:
     pace = Pace(rate=None, start_rate=20, clock=clock)
     pace.observe(status=429, headers=None, latency=0.2)
     assert pace.rate == pytest.approx(20 * CUT)
-    assert pace.snapshot().trip == 20
+    assert pace.snapshot().trip == 20  # nothing admitted to tell better: the rate itself
     # In flight when the first came back: the same overload.
     clock.now += 0.1
     pace.observe(status=429, headers=None, latency=0.2)
@@ -91,6 +113,24 @@ def test_after_a_cut_the_rate_climbs_back_fast_then_creeps_to_the_trip() -> None
     assert pace.rate == pytest.approx(before + CREEP * 100 * elapsed, rel=0.01)
 
 
+def test_the_trip_is_what_the_server_admitted_when_slow_start_overshoots() -> None:
+    clock = FakeClock()
+    pace = Pace(rate=None, start_rate=10, clock=clock)
+    answer_at_the_rate(pace, clock, 60)
+    # The last second's sends go on being admitted until the window is full: say 50 of
+    # them answered clean in the last second while the rate has run ahead of that.
+    overshoot = pace.rate
+    clock.now += 1.0
+    for _ in range(50):
+        clock.now += 1 / 60
+        pace.observe(status=200, headers=None, latency=0.05)
+    rate_at_429 = pace.rate
+    pace.observe(status=429, headers=None, latency=0.05)
+    assert overshoot > 50
+    assert pace.snapshot().trip == pytest.approx(50)
+    assert pace.rate == pytest.approx(rate_at_429 * CUT)
+
+
 def test_a_fixed_rate_is_cut_then_recovers_to_its_value_and_no_further() -> None:
     clock = FakeClock()
     pace = Pace(rate=50, clock=clock)
@@ -98,9 +138,44 @@ def test_a_fixed_rate_is_cut_then_recovers_to_its_value_and_no_further() -> None
     assert pace.rate == 50  # never above the configured value
     pace.observe(status=429, headers=None, latency=0.05)
     assert pace.rate == pytest.approx(50 * CUT)
+    assert pace.snapshot().trip is None  # the first in a while: not remembered
     clock.now += 2
+    answer_at_the_rate(pace, clock, 200)  # a few seconds, not a creep of minutes
+    assert pace.rate == 50
+
+
+def test_a_fixed_rate_remembers_a_second_429_in_a_row() -> None:
+    clock = FakeClock()
+    pace = Pace(rate=50, clock=clock)
+    answer_at_the_rate(pace, clock, 100)
+    pace.observe(status=429, headers=None, latency=0.05)
+    clock.now += 1
+    answer_at_the_rate(pace, clock, 60)
+    pace.observe(status=429, headers=None, latency=0.05)
+    trip = pace.snapshot().trip
+    assert trip is not None
+    assert trip <= 50
+    clock.now += 1
+    answer_at_the_rate(pace, clock, 300)
+    assert pace.rate < 50  # creeping towards the trip, not back at the configured value
+    # Long after, a 429 at the configured value is forgiven again.
+    clock.now += FORGIVE
     answer_at_the_rate(pace, clock, 20_000)
     assert pace.rate == 50
+    pace.observe(status=429, headers=None, latency=0.05)
+    assert pace.snapshot().trip is None
+
+
+def test_an_auto_rate_jumps_to_a_ratelimit_limit_before_any_429() -> None:
+    clock = FakeClock()
+    pace = Pace(rate=None, start_rate=5, clock=clock)
+    pace.observe(status=200, headers={"RateLimit-Limit": "200"}, latency=0.05)
+    assert pace.rate == 200
+    pace.observe(status=429, headers={"RateLimit-Limit": "200"}, latency=0.05)
+    assert pace.rate == pytest.approx(200 * CUT)
+    assert pace.snapshot().trip is None  # at the quota the server vouched for: forgiven
+    pace.observe(status=200, headers={"RateLimit-Limit": "200"}, latency=0.05)
+    assert pace.rate == pytest.approx(200 * CUT)  # after a 429 it climbs back, no jump
 
 
 def test_an_auto_rate_never_goes_above_the_ceiling() -> None:

@@ -185,13 +185,39 @@ def test_the_pause_follows_a_retry_after_date() -> None:
     assert 25 <= until - clock.now <= 30  # the date has whole seconds
 
 
-def test_a_used_up_quota_pauses_everybody_until_its_reset() -> None:
+def test_a_used_up_quota_pauses_everybody_for_one_slot_of_it() -> None:
     clock = FakeClock()
     pace = Pace(rate=10, clock=clock)
     headers = {"RateLimit-Limit": "10", "RateLimit-Remaining": "0", "RateLimit-Reset": "4"}
     pace.observe(status=200, headers=headers, latency=0.1)
-    assert pace.paused_until == clock.now + 4
+    # A sliding window frees a slot every 1/quota; a fixed one says so with a 429.
+    assert pace.paused_until == pytest.approx(clock.now + 0.1)
     assert pace.snapshot().rate_limited == 0
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"RateLimit-Remaining": "0", "RateLimit-Reset": "4"}, 4),  # no quota: its reset
+        ({"RateLimit-Remaining": "0"}, 1),  # nothing at all: DEFAULT_PAUSE
+        (  # 10 per 100 s: a slot every 10 s, so the reset comes first
+            {
+                "RateLimit-Limit": "10",
+                "RateLimit-Policy": "10;w=100",
+                "RateLimit-Remaining": "0",
+                "RateLimit-Reset": "3",
+            },
+            3,
+        ),
+    ],
+)
+def test_a_used_up_quota_without_a_faster_slot_pauses_until_its_reset(
+    headers: dict[str, str], seconds: float
+) -> None:
+    clock = FakeClock()
+    pace = Pace(rate=10, clock=clock)
+    pace.observe(status=200, headers=headers, latency=0.1)
+    assert pace.paused_until == pytest.approx(clock.now + seconds)
 
 
 def test_concurrency_follows_littles_law() -> None:
