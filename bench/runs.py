@@ -24,7 +24,8 @@ class SweepFigures:
     limit: float
     wall_s: float
     bound_s: float  # (pages of one scan + links to cancel) / limit
-    cancel_rate: float  # cancels per second, first execution's start to its last answer
+    cancel_rate: float  # cancels per second, first execution's first answer to its last
+    cancel_rate_from_start: float  # the same from the execution's start (pipeline fill in)
     planned: int
     eligible: int
     requests: int
@@ -40,6 +41,11 @@ class SweepFigures:
     def utilisation(self) -> float:
         """Cancels per second over the limit."""
         return self.cancel_rate / self.limit
+
+    @property
+    def utilisation_from_start(self) -> float:
+        """Cancels per second from the execution's start (one latency of fill in) over L."""
+        return self.cancel_rate_from_start / self.limit
 
     @property
     def wall_over_bound(self) -> float:
@@ -107,6 +113,7 @@ def figures(
         wall_s=run.wall_s,
         bound_s=data.lower_bound_requests / limit,
         cancel_rate=run.cancel_rate,
+        cancel_rate_from_start=run.cancel_rate_from_start,
         planned=run.report.summary.planned,
         eligible=len(data.eligible),
         requests=run.requests,

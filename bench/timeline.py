@@ -56,6 +56,15 @@ class Timeline:
             return None
         return self.executing_at, max(t for t, _ in self.outcomes)
 
+    def answer_span(self) -> tuple[float, float, int] | None:
+        """(first answer, last answer, answers) of the first execution: its throughput's span."""
+        phase = self.cancel_phase()
+        if phase is None:
+            return None
+        begin, end = phase
+        moments = [t for t, _ in self.outcomes if begin <= t <= end]
+        return min(moments), end, len(moments)
+
     def rate_per_second(self, *, kinds: frozenset[str] | None = None) -> list[float]:
         """Answers per 1 s bin from the start of the first execution."""
         phase = self.cancel_phase()

@@ -42,6 +42,22 @@ class WorkerRun:
 
     @property
     def cancel_rate(self) -> float:
+        """Cancels per second of the first execution, between its first and last answers.
+
+        A throughput: the pipeline's fill (the first answer comes one latency after the first
+        send, 0.5 s at 500 ms) is in ``cancel_rate_from_start`` and in the wall time, not
+        here, since no client can shorten it and it does not grow with the links.
+        """
+        span = self.timeline.answer_span()
+        cancelled = self.report.summary.cancelled
+        if span is None or cancelled < 2:
+            return 0.0
+        first, last, answers = span
+        # n answers span n - 1 intervals; the share of them that are cancels scales it.
+        return (answers - 1) / max(last - first, 1e-9) * cancelled / answers
+
+    @property
+    def cancel_rate_from_start(self) -> float:
         """Cancels per second from the start of the first execution to its last answer."""
         phase = self.timeline.cancel_phase()
         cancelled = self.report.summary.cancelled

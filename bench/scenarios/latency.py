@@ -73,6 +73,7 @@ def run(ctx: Context) -> Section:
             [
                 "latency ms",
                 "cancels/s / L",
+                "from the execution's start",
                 "429s received",
                 "429s / requests",
                 "wall / lower bound",
@@ -83,6 +84,7 @@ def run(ctx: Context) -> Section:
                 [
                     f"{latency:g}",
                     Spread.of(f.utilisation for f in runs).text(),
+                    Spread.of(f.utilisation_from_start for f in runs).text(),
                     Spread.of(f.rate_limited for f in runs).text(0),
                     Spread.of(f.rate_limited_share for f in runs).text(4),
                     Spread.of(f.wall_over_bound for f in runs).text(),
