@@ -89,9 +89,9 @@ def run(ctx: Context) -> Section:
     settled = f"settles {auto_settle.text(1)} s into the run" if auto_settle.n else "never settles"
     section.notes.append(
         f"`--rate auto` {settled} and then holds {auto_steady.text()} of L. The sandbox "
-        "sends `RateLimit-Limit: 200` from the first answer on, but the worker only uses it "
-        "as a ceiling (`worker/aimd.py`, `RateController.on_quota`): it still climbs from "
-        "5 req/s by 0.25 req/s per answer, and that climb is what its whole-run figures lose."
+        f"sends `RateLimit-Limit: {limit}` from the first answer on, and before any 429 the "
+        "worker takes that quota as its rate (`worker/aimd.py`, `RateController.on_quota`), "
+        "so `auto` runs like `--rate L` from its first page on."
     )
     section.plots.append(
         plots.rate_over_time(
