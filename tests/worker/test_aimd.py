@@ -128,7 +128,9 @@ def test_the_trip_is_what_the_server_admitted_when_slow_start_overshoots() -> No
     pace.observe(status=429, headers=None, latency=0.05)
     assert overshoot > 50
     assert pace.snapshot().trip == pytest.approx(50)
-    assert pace.rate == pytest.approx(rate_at_429 * CUT)
+    # 0.7 of the overshoot would still be above what got through: cut to just under that.
+    assert rate_at_429 * CUT > RECOVER * 50
+    assert pace.rate == pytest.approx(RECOVER * 50)
 
 
 def test_a_fixed_rate_is_cut_then_recovers_to_its_value_and_no_further() -> None:
