@@ -15,6 +15,9 @@ from typing import IO, Any, Self
 
 from worker.errors import ConfigError
 
+# Built once: json.dumps() with any option builds a new encoder for every line.
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
 
 class AuditLog:
     """The audit file, open for appending for the length of a run."""
@@ -48,5 +51,5 @@ class AuditLog:
         """Append one event as a JSON line and flush it."""
         if self._file is None:
             raise RuntimeError("AuditLog used outside 'with'")
-        self._file.write(json.dumps(event, ensure_ascii=False, sort_keys=False) + "\n")
+        self._file.write(_ENCODER.encode(event) + "\n")
         self._file.flush()

@@ -96,18 +96,30 @@ def configure_logging(
             _RedactedOutput(structlog.dev.ConsoleRenderer(colors=_colors(target)), redactor),
         ]
     else:
+        # No walk of the event before rendering, as the console needs: json.dumps escapes
+        # strings character by character (ASCII only), so a secret in any string, key or
+        # number it writes itself shows in the line as it is or as json.dumps(secret)[1:-1],
+        # both of which the redaction of the finished line replaces. Only what the encoder
+        # cannot write goes through ``default``, which redacts it before the encoder escapes
+        # it. Walking every event first cost more CPU than rendering it (benchmark scenario
+        # 4: one event per cancel).
         final = [
             structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
-            redactor,
-            _RedactedOutput(structlog.processors.JSONRenderer(default=_json_default), redactor),
+            _RedactedOutput(
+                structlog.processors.JSONRenderer(default=redactor.json_default), redactor
+            ),
         ]
+    # One WriteLogger for every event: loggers are assembled per event (not cached, below),
+    # and structlog.WriteLoggerFactory would build a WriteLogger, and look up its file's
+    # lock, each time.
+    writer = structlog.WriteLogger(target)
     structlog.configure(
         processors=[*shared, *final],
         wrapper_class=structlog.make_filtering_bound_logger(level_number),
-        logger_factory=structlog.WriteLoggerFactory(file=target),
+        logger_factory=lambda *args: writer,
         # Not cached: modules hold loggers from import time, and caching would pin them to
         # whichever configuration they first met, defeating structlog.testing.capture_logs()
-        # and any reconfiguration. One dict lookup per event is cheap next to an HTTP request.
+        # and any reconfiguration. Assembling one per event costs a few microseconds.
         cache_logger_on_first_use=False,
     )
 
@@ -209,6 +221,14 @@ class _Redactor:
     def _shows_secret(self, value: object) -> bool:
         shown = f"{value!s}\n{value!r}"
         return any(secret in shown for secret in self._secrets)
+
+    def json_default(self, value: object) -> Any:
+        """``_json_default`` for a value the JSON encoder cannot write, redacted as ``value``
+        would have done it before rendering (bytes as text, mappings as objects)."""
+        redacted = self.value(value) if self._secrets else value
+        if isinstance(redacted, str | list | dict):
+            return redacted  # the encoder writes it, and calls this again for what is inside
+        return _json_default(redacted)
 
 
 # Values whose rendering cannot contain a secret.

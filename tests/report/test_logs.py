@@ -206,3 +206,26 @@ def test_an_empty_secret_changes_nothing() -> None:
     [event] = _json_lines(stream)
     assert event["event"] == "scan.finished"
     assert event["links"] == 12
+
+
+@pytest.mark.parametrize("secret", [CANARY, QUOTED_CANARY])
+def test_json_redaction_masks_the_secret_and_keeps_the_rest_of_each_value(secret: str) -> None:
+    stream = io.StringIO()
+    configure_logging(renderer="json", secrets=[secret], stream=stream)
+
+    _log_every_way_a_secret_leaks(secret)
+
+    request, event, failed, finished = _json_lines(stream)
+    assert request["event"] == "request to https://api.example/***/cancel"
+    assert request["base_url"] == "https://api.example/?key=***"
+    assert {key: event[key] for key in ("headers", "pair", "raw", "path", "error", "holder")} == {
+        "headers": {"x-api-key": "***", "nested": [{"deep": "Bearer ***"}]},
+        "pair": ["x-api-key", "***"],
+        "raw": "***",
+        "path": "/keys/***",
+        "error": "bad key ***",
+        "holder": "_Holder(key='***')",
+    }
+    assert event["***"] == "as a key"
+    assert failed["exception"][0]["exc_value"] == "401 for key ***"
+    assert finished["cancelled"] == 1

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
 import anyio
 import pytest
 from structlog.testing import capture_logs
 
-from worker.errors import AuthError, MalformedResponse, RateLimited, TransientApiError
-from worker.retry import RetryBudget, RetryPolicy, retrying
+from worker.errors import AuthError, MalformedResponse, NoResponse, RateLimited, TransientApiError
+from worker.retry import RetryBudget, RetryPolicy, retrying, with_retries
 
 
 class Sleeps:
@@ -172,3 +175,115 @@ async def test_each_scheduled_retry_is_logged_as_data() -> None:
 def test_bad_policies_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=r"attempts|initial"):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+class Flaky:
+    """A call whose attempts raise ``failures`` in turn, then return "done"; counts them."""
+
+    def __init__(self, failures: Sequence[BaseException]) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    async def __call__(self) -> str:
+        self.calls += 1
+        if self.calls <= len(self.failures):
+            raise self.failures[self.calls - 1]
+        return "done"
+
+
+async def through_the_loop(
+    call: Callable[[], Awaitable[str]],
+    policy: RetryPolicy,
+    budget: RetryBudget,
+    *,
+    sleep: Sleeps,
+) -> str:
+    """Every attempt inside tenacity's loop, the first one too: how with_retries used to work."""
+    budget.record_attempt()
+    async for attempt in retrying(policy, budget, sleep=sleep):
+        with attempt:
+            return await call()
+    raise AssertionError("unreachable")
+
+
+async def observe(
+    run: Callable[..., Awaitable[str]],
+    policy: RetryPolicy,
+    budget: RetryBudget,
+    failures: Sequence[BaseException],
+) -> dict[str, Any]:
+    """What a caller and the run can see of one call made by ``run``."""
+    flaky, sleep = Flaky(failures), Sleeps()
+    with capture_logs() as logs:
+        try:
+            outcome: object = await run(flaky, policy, budget, sleep=sleep)
+        except Exception as exc:  # noqa: BLE001 (which error, compared below)
+            outcome = failures.index(exc)
+    return {
+        "outcome": outcome,
+        "attempts": flaky.calls,
+        "waits": len(sleep.waits),
+        "zero_waits": [wait == 0.0 for wait in sleep.waits],  # after a 429
+        "first_attempts": budget.first_attempts,
+        "retries": budget.retries,
+        "logs": [
+            {key: value for key, value in log.items() if key != "wait"}  # jitter is random
+            for log in logs
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("attempts", "budget_min", "failures"),
+    [
+        (5, 20, []),
+        (5, 20, transient(1)),
+        (5, 20, transient(3)),
+        (4, 20, transient(10)),
+        (1, 20, transient(1)),
+        (5, 2, transient(5)),
+        (5, 0, transient(1)),
+        (5, 0, [RateLimited("429", retry_after=1.0) for _ in range(3)]),
+        (3, 20, [RateLimited("429") for _ in range(5)]),
+        (5, 20, [NoResponse("reset"), RateLimited("429"), TransientApiError("503", status=503)]),
+        (5, 20, [AuthError("refused", status=401)]),
+        (5, 20, [MalformedResponse("no items")]),
+        (5, 20, [TransientApiError("502", status=502), AuthError("refused", status=403)]),
+    ],
+)
+async def test_with_retries_retries_exactly_as_the_tenacity_loop_did(
+    attempts: int, budget_min: int, failures: list[BaseException]
+) -> None:
+    """The first attempt is made outside tenacity (CPU); nothing a caller sees changes."""
+    policy = RetryPolicy(attempts=attempts)
+    looped = await observe(
+        through_the_loop, policy, RetryBudget(ratio=0.0, min_retries=budget_min), failures
+    )
+    direct = await observe(
+        with_retries, policy, RetryBudget(ratio=0.0, min_retries=budget_min), failures
+    )
+    assert direct == looped
+
+
+async def test_a_first_attempt_that_fails_is_the_loops_attempt_one() -> None:
+    budget, sleep = RetryBudget(), Sleeps()
+    flaky = Flaky(transient(2))
+    with capture_logs() as logs:
+        assert await with_retries(flaky, RetryPolicy(), budget, sleep=sleep) == "done"
+    assert flaky.calls == 3
+    assert (budget.first_attempts, budget.retries) == (1, 2)
+    assert [log["attempt"] for log in logs if log["event"] == "retry.scheduled"] == [2, 3]
+
+
+async def test_with_retries_never_retries_nor_swallows_cancellation() -> None:
+    calls = 0
+
+    async def hangs() -> None:
+        nonlocal calls
+        calls += 1
+        await anyio.sleep(5)
+
+    with anyio.move_on_after(0.05) as scope:
+        await with_retries(hangs, RetryPolicy(), RetryBudget(), sleep=Sleeps())
+    assert scope.cancelled_caught
+    assert calls == 1
