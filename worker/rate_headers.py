@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from multidict import CIMultiDict, CIMultiDictProxy
+
 # Without a policy the draft leaves the window open; per-second limits are the common case,
 # and a longer real window still shows in Remaining/Reset, which Pace honours separately.
 DEFAULT_WINDOW = 1.0
@@ -87,8 +89,21 @@ def parse_rate_limit(headers: Mapping[str, str]) -> RateLimitHint | None:
     )
 
 
+_FIELDS = (
+    "retry-after",
+    "ratelimit-limit",
+    "ratelimit-remaining",
+    "ratelimit-reset",
+    "ratelimit-policy",
+)
+
+
 def _lowered(headers: Mapping[str, str]) -> dict[str, str]:
     # Header names are case-insensitive; aiohttp's mapping knows it, a plain dict does not.
+    if isinstance(headers, CIMultiDictProxy | CIMultiDict):
+        # Five lookups instead of lowering every header of every answer (~2 % of the CPU
+        # per cancel, bench client_cost).
+        return {name: headers[name] for name in _FIELDS if name in headers}
     return {name.lower(): value for name, value in headers.items()}
 
 

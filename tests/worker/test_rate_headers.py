@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from worker.rate_headers import (
     RateLimitHint,
@@ -85,3 +86,13 @@ def test_ratelimit_fields(headers: dict[str, str], hint: RateLimitHint | None) -
 )
 def test_limit_per_second(hint: RateLimitHint, per_second: float | None) -> None:
     assert hint.limit_per_second == per_second
+
+
+def test_aiohttps_case_insensitive_headers_are_read_whatever_their_case() -> None:
+    headers = CIMultiDictProxy(
+        CIMultiDict({"ratelimit-LIMIT": "50", "RateLimit-Remaining": "3", "RATELIMIT-RESET": "2"})
+    )
+    hint = parse_rate_limit(headers)
+    assert hint is not None
+    assert (hint.limit, hint.remaining, hint.reset) == (50, 3, 2)
+    assert retry_after_seconds(CIMultiDictProxy(CIMultiDict({"retry-AFTER": "7"}))) == 7
