@@ -9,7 +9,6 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
 
 class Status(enum.StrEnum):
@@ -26,12 +25,16 @@ class Link:
 
     ``id`` is the canonical lower-case UUID string; ``created_at`` and ``expires_at`` are
     timezone-aware UTC datetimes; ``external_id`` is ``None`` when the API sent none or "".
+    ``amount`` is a finite decimal as text, in ``str(Decimal)``'s form (``"12.50"``,
+    ``"12.5"``, ``"1E+3"``): ``Decimal(link.amount)`` is exact. Text rather than a
+    ``Decimal`` because a scan keeps a million of these, and only the few planned ones are
+    ever added up or shown.
     """
 
     id: str
     status: Status
     external_id: str | None
-    amount: Decimal
+    amount: str
     currency: str
     created_at: datetime
     expires_at: datetime

@@ -4,10 +4,17 @@ A list page must be ``{count, page, pageSize, items}``; each item needs a UUID `
 status, ``createdAt`` and ``expiresAt`` with a timezone, and an amount (number or decimal
 string). Unknown fields are ignored, because the API may add some. Anything else is
 ``MalformedResponse``: a run that cannot trust its scan cancels nothing.
+
+A scan keeps a million of these links, so values that repeat are shared: the currency is
+interned, and equal timestamps on one page are one ``datetime`` object. The API writes whole
+seconds and lists by ``createdAt``, so a page's links often share their second, and their
+``expiresAt`` too when made with one lifetime. The amount is validated as a finite
+``Decimal`` and kept as that decimal's text (``Link.amount``).
 """
 
 from __future__ import annotations
 
+import sys
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,16 +53,25 @@ class _WireLink(BaseModel):
     created_at: AwareDatetime = Field(alias="createdAt")
     expires_at: AwareDatetime = Field(alias="expiresAt")
 
-    def to_link(self) -> Link:
+    def to_link(self, moments: dict[datetime, datetime]) -> Link:
+        """The link; ``moments`` maps each instant seen so far to its one UTC ``datetime``."""
         return Link(
             id=self.id,
             status=self.status,
             external_id=self.external_id or None,
-            amount=self.amount,
-            currency=self.currency,
-            created_at=self.created_at.astimezone(UTC),
-            expires_at=self.expires_at.astimezone(UTC),
+            amount=str(self.amount),
+            currency=sys.intern(self.currency),
+            created_at=_in_utc(self.created_at, moments),
+            expires_at=_in_utc(self.expires_at, moments),
         )
+
+
+def _in_utc(moment: datetime, moments: dict[datetime, datetime]) -> datetime:
+    # Aware datetimes are equal when they name the same instant, whatever their zone.
+    shared = moments.get(moment)
+    if shared is None:
+        shared = moments[moment] = moment.astimezone(UTC)
+    return shared
 
 
 class _WirePage(BaseModel):
@@ -89,18 +105,19 @@ def parse_page(body: bytes) -> Page:
         wire = _WirePage.model_validate_json(body)
     except pydantic.ValidationError as exc:
         raise _malformed("list page", exc) from exc
+    moments: dict[datetime, datetime] = {}
     return Page(
         count=wire.count,
         page=wire.page,
         page_size=wire.page_size,
-        links=tuple(item.to_link() for item in wire.items),
+        links=tuple(item.to_link(moments) for item in wire.items),
     )
 
 
 def parse_link(body: bytes) -> Link:
     """Parse one payment object (GET one, or the cancel response)."""
     try:
-        return _WireLink.model_validate_json(body).to_link()
+        return _WireLink.model_validate_json(body).to_link({})
     except pydantic.ValidationError as exc:
         raise _malformed("payment", exc) from exc
 

@@ -2,8 +2,9 @@
 
 The JSON shape is a public interface (issue 3, "Contract"): ``jobs.manifest`` reads a dry
 run's report back as a manifest, so every value must round-trip. Money never goes through
-``float``: amounts are ``Decimal`` here and decimal *strings* in JSON. Timestamps are
-ISO-8601 UTC ending in ``Z``. How each format looks lives in ``worker.report_writers``.
+``float``: amounts are exact decimal text here (``jobs.Link.amount``) and plain decimal
+*strings* in JSON (``"1000"``, never ``"1E+3"``). Timestamps are ISO-8601 UTC ending in
+``Z``. How each format looks lives in ``worker.report_writers``.
 
 The CLI calls ``report_format`` before any request, so a bad ``--report`` fails with exit 2
 and nothing sent. ``write_report`` creates missing parent directories: the report is written
@@ -23,7 +24,6 @@ import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -48,6 +48,8 @@ Mode = Literal["dry-run", "execute"]
 class ReportItem:
     """What happened to one planned link.
 
+    ``amount`` is the link's decimal text (``jobs.Link.amount``: ``Decimal(item.amount)``
+    is exact; the text is shared with the link, so a large plan costs no copy of it).
     ``amount``, ``currency``, ``expires_at`` and ``created_at`` are ``None`` only when the
     run knows nothing but the id (a manifest id the API no longer shows); JSON has ``null``.
     ``attempts`` counts the cancel requests sent (0 for a dry run or a link never sent one);
@@ -56,7 +58,7 @@ class ReportItem:
 
     id: str
     external_id: str | None
-    amount: Decimal | None
+    amount: str | None
     currency: str | None
     expires_at: dt.datetime | None
     created_at: dt.datetime | None

@@ -48,9 +48,9 @@ def utc_text(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def decimal_text(amount: Decimal) -> str:
-    """``amount`` as a plain decimal string: never exponent notation, never through float."""
-    return format(amount, "f")
+def decimal_text(amount: Decimal | str) -> str:
+    """``amount`` (a ``Decimal`` or its text) as plain decimal text: no exponent, no float."""
+    return format(Decimal(amount), "f")
 
 
 def json_ready(value: object) -> Any:  # noqa: PLR0911 (a flat type dispatch reads best)
@@ -221,7 +221,8 @@ def _totals(report: Report) -> list[list[str]]:
     for item in report.items:
         key = (item.outcome.value, item.currency or "")
         counts[key] += 1
-        sums[key] += item.amount or Decimal(0)
+        if item.amount is not None:
+            sums[key] += Decimal(item.amount)
     rows = []
     for outcome, currency in sorted(counts):
         key = (outcome, currency)

@@ -38,7 +38,7 @@ from worker.records import utc_now
 from worker.report import Report, ReportItem, RunStats, Summary, write_report
 from worker.report_writers import utc_text
 from worker.retry import RetryBudget, RetryPolicy, with_retries
-from worker.scan import ScanIncomplete, scan_pending
+from worker.scan import ScanIncomplete, ScannedIds, scan_pending
 from worker.settings import Settings
 from worker.taskgroups import collapse_errors
 
@@ -136,7 +136,7 @@ class _Run:
         self.run_id = str(uuid.uuid4())
         self.mode: Literal["dry-run", "execute"] = "dry-run" if settings.dry_run else "execute"
         self.items: dict[str, ReportItem] = {}
-        self.scanned: set[str] = set()
+        self.scanned = ScannedIds()
         self.planned_total = 0
         self.retry_policy = RetryPolicy(
             attempts=settings.retry.attempts,
@@ -193,7 +193,7 @@ class _Run:
             started_at=started,
             finished_at=finished,
             policies=self.policies.describe(),
-            summary=Summary.from_items(items, scanned=len(self.scanned)),
+            summary=Summary.from_items(items, scanned=self.scanned.count),
             items=items,
             aborted=aborted,
             stats=stats,
@@ -215,7 +215,7 @@ class _Run:
         for number in range(1, passes + 1):
             if self.stop.is_set():
                 return Abort.INTERRUPTED
-            fresh = await self._plan(client, first_pass=number == 1)
+            fresh = await self._plan(client, first_pass=number == 1, last_pass=number == passes)
             if fresh is None:
                 return Abort.INTERRUPTED
             if not fresh:
@@ -253,9 +253,9 @@ class _Run:
                 return Abort.DECLINED
         return None
 
-    async def _gather(self, client: HarmonyClient) -> list[Link] | None:
+    async def _gather(self, client: HarmonyClient, *, last_pass: bool) -> Sequence[Link] | None:
         """The links to plan over: a scan, or one GET per id for a manifest of ids alone."""
-        result: list[Link] | None = None
+        result: Sequence[Link] | None = None
         with anyio.CancelScope() as scope, collapse_errors():
             async with anyio.create_task_group() as tg:
                 tg.start_soon(_cancel_on, self.stop, scope)
@@ -266,13 +266,15 @@ class _Run:
                         budget=self.budget,
                         on_page=self.observer.scan_progress,
                     )
-                    result = list(scan.links)
+                    result = scan.links
                 else:
                     result = await self._look_up(client, self.policies.manifest_ids)
                 tg.cancel_scope.cancel()
         if scope.cancelled_caught or result is None:
             return None
-        self.scanned.update(link.id for link in result)
+        ids = (link.id for link in result)
+        # A scan's ids are distinct already; those of links looked up one by one are made so.
+        self.scanned.add(ids if self.policies.needs_scan else set(ids), remember=not last_pass)
         return result
 
     async def _look_up(self, client: HarmonyClient, ids: Sequence[str]) -> list[Link]:
@@ -328,18 +330,23 @@ class _Run:
                 )
         return [d for d in plan.cancel if d.link.id not in self.items]
 
-    async def _plan(self, client: HarmonyClient, *, first_pass: bool) -> list[Decision] | None:
+    async def _plan(
+        self, client: HarmonyClient, *, first_pass: bool, last_pass: bool
+    ) -> list[Decision] | None:
         """Gather links, plan, account; None when a stop interrupted the gathering."""
-        links = await self._gather(client)
+        links = await self._gather(client, last_pass=last_pass)
         if links is None:
             return None
-        plan = self._make_plan(links, self.policies.policies)
+        # A scan deduplicated by id; links looked up one by one are planned as any input.
+        plan = self._make_plan(links, self.policies.policies, unique_ids=self.policies.needs_scan)
         fresh = self._account(plan)
         if first_pass and plan.unmatched_ids and self.policies.manifest is not None:
             # Manifest ids the scan did not show: drift, paid, cancelled, or unknown. Judge the
             # PENDING ones by the manifest alone: other policies need the whole scan.
             found = await self._look_up(client, plan.unmatched_ids)
-            fresh += self._account(self._make_plan(found, (self.policies.manifest,)))
+            fresh += self._account(
+                self._make_plan(found, (self.policies.manifest,), unique_ids=False)
+            )
         log.info(
             "plan.ready",
             scanned=len(links),
@@ -350,13 +357,16 @@ class _Run:
         )
         return fresh
 
-    def _make_plan(self, links: Sequence[Link], policies: Sequence[Policy]) -> Plan:
+    def _make_plan(
+        self, links: Sequence[Link], policies: Sequence[Policy], *, unique_ids: bool
+    ) -> Plan:
         return make_plan(
             links,
             policies,
             scope=self.policies.scope,
             exclusions=self.policies.exclusions,
             now=self.clock(),
+            unique_ids=unique_ids,
         )
 
     async def _execute(self, client: HarmonyClient, fresh: Sequence[Decision]) -> Abort | None:

@@ -277,11 +277,11 @@ def _link_anatomy(base_url: str, api_key: str) -> list[tuple[str, float]]:
 def _rss_diagnosis(slopes: list[float]) -> str:
     per_link = slopes[-1] * 2**20 if slopes else float("nan")
     return (
-        f"About {per_link:.0f} bytes per PENDING link. The table above shows ~430 of them in "
-        "the `jobs.links.Link` each scanned link becomes (the Decimal amount alone is "
-        "104); the rest is the id-keyed structures around them while the scan turns into a "
-        "plan: `worker/scan.py` `seen` and its tuple, `worker/sweep.py` `_Run.scanned` (a "
-        "set of every id, used for its length) and the list copy in `_gather`, and "
-        "`jobs/plan.py` `_one_record_per_id`, which builds a second id->Link dict although "
-        "the scan already deduplicated by id."
+        f"About {per_link:.0f} bytes per PENDING link. The table above shows most of them in "
+        "the `jobs.links.Link` each scanned link becomes (equal timestamps on a page and "
+        "currencies are shared, so they count little); the rest is what is built around "
+        "the links while the scan turns into a plan: the scan's list and the sort of ids "
+        "that finds repeated records (`worker/scan.py`), then the planner's reason masks, "
+        "the duplicates policy's sort by externalId and the decisions (`jobs/plan.py`, "
+        "`jobs/duplicates.py`)."
     )

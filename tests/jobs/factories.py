@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 from jobs.links import Link, Status
 
@@ -23,7 +22,7 @@ def make_link(
     created: timedelta = timedelta(hours=-1),
     expires: timedelta = timedelta(hours=1),
     currency: str = "MXN",
-    amount: Decimal = Decimal("100.00"),
+    amount: str = "100.00",
 ) -> Link:
     """A link ``uid(number)``, with its times given relative to ``NOW``."""
     return Link(

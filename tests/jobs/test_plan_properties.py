@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
-from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -35,7 +34,7 @@ links_strategy = st.builds(
     id=st.integers(0, 11).map(uid),
     status=st.sampled_from([Status.PENDING] * 4 + [Status.CONFIRMED, Status.CANCELLED]),
     external_id=st.sampled_from([None, "o1", "o2", "o3"]),
-    amount=st.just(Decimal("10.00")),
+    amount=st.just("10.00"),
     currency=st.sampled_from(["MXN", "USD"]),
     created_at=st.integers(-3, 1).map(lambda n: NOW + n * MINUTE),
     expires_at=st.integers(-2, 3).map(lambda n: NOW + n * MINUTE),
@@ -190,3 +189,21 @@ def test_a_pending_copy_never_revives_a_final_record(
     result = plan_of(mixed, [CreatedBefore(NOW + timedelta(days=1))], Scope(), Exclusions())
     final_ids = {link.id for link in final}
     assert final_ids.isdisjoint(decision.link.id for decision in every_decision(result))
+
+
+@SETTINGS
+@given(links=unique_links, policies=policies_strategy, scope=scopes, exclusions=exclusions_strategy)
+def test_a_promise_of_unique_ids_changes_nothing_but_the_work(
+    links: list[Link], policies: list[Policy], scope: Scope, exclusions: Exclusions
+) -> None:
+    """``unique_ids=True`` (a scan's links) plans as the general path does."""
+    promised = make_plan(
+        links, policies, scope=scope, exclusions=exclusions, now=NOW, unique_ids=True
+    )
+    assert promised == plan_of(links, policies, scope, exclusions)
+    assert (
+        make_plan(
+            iter(links), policies, scope=scope, exclusions=exclusions, now=NOW, unique_ids=True
+        )
+        == promised
+    )

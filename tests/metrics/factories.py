@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 from worker.outcomes import Outcome
 from worker.report import Mode, Report, ReportItem, RunStats, Summary
@@ -60,7 +59,7 @@ def _item(number: int, outcome: Outcome) -> ReportItem:
     return ReportItem(
         id=f"00000000-0000-4000-8000-{number:012x}",
         external_id=None,
-        amount=Decimal("100.00"),
+        amount="100.00",
         currency="MXN",
         expires_at=STARTED + timedelta(hours=1),
         created_at=STARTED - timedelta(hours=47),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 from worker.outcomes import Outcome
 from worker.report import Mode, Report, ReportItem, Summary
@@ -21,7 +20,7 @@ def make_item(
     outcome: Outcome = Outcome.WOULD_CANCEL,
     *,
     external_id: str | None = None,
-    amount: Decimal = Decimal("100.00"),
+    amount: str = "100.00",
     currency: str = "MXN",
     reasons: tuple[str, ...] = ("expiring_within",),
     http_status: int | None = None,
@@ -73,7 +72,7 @@ def mixed_items() -> tuple[ReportItem, ...]:
             2,
             Outcome.CONFLICT,
             external_id="order-2",
-            amount=Decimal("1E+3"),
+            amount="1E+3",
             reasons=("expiring_within", "duplicate"),
             http_status=400,
             attempts=1,
@@ -84,12 +83,12 @@ def mixed_items() -> tuple[ReportItem, ...]:
             4,
             Outcome.FAILED,
             external_id="ordén-4 ✓",
-            amount=Decimal("0.1"),
+            amount="0.1",
             http_status=503,
             attempts=4,
             message="503 after 4 attempts",
         ),
-        make_item(5, Outcome.SKIPPED_EXPIRED, amount=Decimal("12345678901234567890.01")),
+        make_item(5, Outcome.SKIPPED_EXPIRED, amount="12345678901234567890.01"),
         make_item(6, Outcome.NOT_ATTEMPTED, reasons=("manifest",)),
         make_item(7, Outcome.WOULD_CANCEL, external_id="", reasons=()),
         id_only_item(8),

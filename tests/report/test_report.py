@@ -65,7 +65,7 @@ def test_item_json_uses_the_contract_keys_and_text_for_money() -> None:
         2,
         Outcome.CONFLICT,
         external_id="order-2",
-        amount=Decimal("1E+3"),
+        amount="1E+3",
         reasons=("expiring_within", "duplicate"),
         http_status=400,
         attempts=1,
