@@ -310,5 +310,4 @@ PAYMENT_EVENT_KEYS = (
 
 def payment_fields(item: ReportItem, keys: Sequence[str] = PAYMENT_EVENT_KEYS) -> dict[str, object]:
     """``keys`` of the item's report JSON, for a log or audit event."""
-    data = item.to_json_dict()
-    return {key: data[key] for key in keys}
+    return item.to_json_dict(keys)

@@ -68,22 +68,28 @@ class ReportItem:
     attempts: int
     message: str | None
 
-    def to_json_dict(self) -> dict[str, Any]:
-        """The item as the report's JSON, keys in ``ITEM_KEYS`` order."""
-        values = (
-            self.id,
-            self.external_id,
-            None if self.amount is None else decimal_text(self.amount),
-            self.currency,
-            None if self.expires_at is None else utc_text(self.expires_at),
-            None if self.created_at is None else utc_text(self.created_at),
-            [str(reason) for reason in self.reasons],
-            self.outcome.value,
-            self.http_status,
-            self.attempts,
-            self.message,
-        )
-        return dict(zip(ITEM_KEYS, values, strict=True))
+    def to_json_dict(self, keys: Sequence[str] = ITEM_KEYS) -> dict[str, Any]:
+        """The item as the report's JSON, keys in ``ITEM_KEYS`` order, or only ``keys``.
+
+        ``keys`` serves the log and audit events (one per cancel), which carry a few of
+        the fields: formatting the others, timestamps above all, was wasted CPU.
+        """
+        return {key: _ITEM_JSON[key](self) for key in keys}
+
+
+_ITEM_JSON: dict[str, Callable[[ReportItem], Any]] = {
+    "id": lambda item: item.id,
+    "externalId": lambda item: item.external_id,
+    "amount": lambda item: None if item.amount is None else decimal_text(item.amount),
+    "currency": lambda item: item.currency,
+    "expiresAt": lambda item: None if item.expires_at is None else utc_text(item.expires_at),
+    "createdAt": lambda item: None if item.created_at is None else utc_text(item.created_at),
+    "reasons": lambda item: [str(reason) for reason in item.reasons],
+    "outcome": lambda item: item.outcome.value,
+    "http_status": lambda item: item.http_status,
+    "attempts": lambda item: item.attempts,
+    "message": lambda item: item.message,
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from worker.errors import MalformedResponse
-from worker.records import parse_link, parse_page
+from worker.records import canonical_uuid, parse_link, parse_page
 from worker.report_writers import decimal_text
 
 LINK_ID = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"
@@ -87,3 +87,28 @@ def test_a_page_shares_equal_instants_and_its_currencies() -> None:
     assert first.expires_at is second.expires_at
     assert third.expires_at == datetime(2026, 1, 10, 10, 30, tzinfo=UTC)
     assert first.currency is second.currency
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "{9b2f6c1e-1d2a-4b7e-9a51-0c3d2e4f5a6b}",
+        "urn:uuid:9b2f6c1e-1d2a-4b7e-9a51-0c3d2e4f5a6b",
+        "9b2f6c1e1d2a4b7e9a510c3d2e4f5a6b",
+        "9b2f6c1e-1d2a-4b7e-9a51-0c3d2e4f5a6b\n",
+        "9b2f6c1e-1d2a-4b7e-9a51-0c3d2e4f5a6",
+        "9b2f6c1e-1d2a-4b7e-9a51-0c3d2e4f5a6g",
+        "../../9b2f6c1e-1d2a-4b7e-9a51-0c3d2e4f",
+        "9b2f6c1e-1d2a-4b7e-9a51-0c3d2e4f5a6\u0661",  # an Arabic-Indic digit
+        "",
+    ],
+)
+def test_only_the_canonical_uuid_form_is_an_id(value: str) -> None:
+    with pytest.raises(ValueError, match="not a canonical UUID"):
+        canonical_uuid(value)
+
+
+def test_a_canonical_uuid_is_lower_cased() -> None:
+    assert canonical_uuid("9B2F6C1E-1D2A-4B7E-9A51-0C3D2E4F5A6B") == (
+        "9b2f6c1e-1d2a-4b7e-9a51-0c3d2e4f5a6b"
+    )
