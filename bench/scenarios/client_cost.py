@@ -203,12 +203,11 @@ def _cost_diagnosis(profiles: dict[str, dict[str, float]]) -> str:
     shares = ", ".join(f"{group} {100 * value / total:.0f} %" for value, group in ranked[:5])
     return (
         "The profile above splits the worker's extra CPU per cancel (among the named groups): "
-        f"{shares}. Per attempt, `worker/retry.py` builds a tenacity `AsyncRetrying` (a "
-        "`concurrent.futures.Future` with its lock, and `inspect` checks of every callback) "
-        "even for the first try of a cancel that needs no retry; each cancel is also an "
-        "audit event rendered to JSON, walked by the redactor and flushed "
-        "(`worker/logs.py`), and goes through anyio's CapacityLimiter, aiolimiter and the "
-        "pace's bookkeeping."
+        f"{shares}. Per cancel the worker does what the raw loop does not: the pace's "
+        "limiter and bookkeeping (`worker/pace.py`), a report item, and an audit event "
+        "rendered to a JSON log line and redacted (`worker/logs.py`). Tenacity is entered "
+        "only after a failed first attempt (`worker/retry.py`), and a cancel's answer body "
+        "is not parsed (`worker/client.py`)."
     )
 
 
