@@ -19,6 +19,7 @@ from typing import Any, Self
 
 import aiohttp
 from pydantic import SecretStr
+from yarl import URL
 
 from jobs.links import Link, Status
 from worker.__about__ import __version__
@@ -195,7 +196,9 @@ class HarmonyClient:
         try:
             async with self._session.request(
                 method,
-                self._base_url + path,
+                # Already encoded: our paths are fixed text and canonical UUIDs, and parsing
+                # and re-quoting every request's URL was ~4 % of the CPU per cancel.
+                URL(self._base_url + path, encoded=True),
                 params=params,
             ) as response:
                 body = await response.read()

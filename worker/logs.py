@@ -45,11 +45,12 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import PurePath
 from typing import Any, Literal, TextIO, cast
 
+import orjson
 import structlog
 from structlog.tracebacks import ExceptionDictTransformer
 from structlog.typing import EventDict, Processor, WrappedLogger
@@ -106,7 +107,8 @@ def configure_logging(
         final = [
             structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
             _RedactedOutput(
-                structlog.processors.JSONRenderer(default=redactor.json_default), redactor
+                structlog.processors.JSONRenderer(_dumps, default=redactor.json_default),
+                redactor,
             ),
         ]
     # One WriteLogger for every event: loggers are assembled per event (not cached, below),
@@ -249,6 +251,24 @@ class _RedactedOutput:
         elif not isinstance(rendered, str):
             raise TypeError(f"log renderer returned {type(rendered).__name__}, not text")
         return self._redactor.text(rendered)
+
+
+# Non-string keys written as text, as json.dumps does; dataclasses through ``default`` (as
+# their repr, redacted), as json.dumps does, rather than orjson's own walk of their fields.
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _dumps(event: object, *, default: Callable[[object], Any]) -> bytes | str:
+    """orjson, structlog's recommended serializer (a JSON line per cancel, 3x json.dumps's
+    speed), or json.dumps for what orjson refuses (an integer beyond 64 bits).
+
+    Either escapes a secret in a string as JSON does (or writes it as it is), the two forms
+    the redaction of the finished line looks for; orjson writes non-ASCII text as UTF-8.
+    """
+    try:
+        return orjson.dumps(event, default=default, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return json.dumps(event, default=default)
 
 
 def _json_default(value: object) -> Any:

@@ -178,5 +178,5 @@ def test_log_lines_print_above_the_bar_not_through_it() -> None:
         progress.advance(Outcome.CANCELLED)
 
     text = _text(console)
-    assert '"event": "payment.cancelled"' in text  # rich's stderr proxy took the line
+    assert '"event":"payment.cancelled"' in text  # rich's stderr proxy took the line
     assert "cancelled 1" in text

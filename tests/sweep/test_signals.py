@@ -78,4 +78,4 @@ def test_signal_drains_writes_the_report_and_exits(
     state = {row["id"]: row["status"] for row in threaded_sandbox.call(admin.links)}
     cancelled = {item["id"] for item in report["items"] if item["outcome"] == "cancelled"}
     assert cancelled == {link_id for link_id, status in state.items() if status == "CANCELLED"}
-    assert '"event": "run.signal"' in stderr
+    assert '"event":"run.signal"' in stderr
