@@ -24,10 +24,11 @@ The algorithm (Compago documents no limit, so it has to be found without hurting
    more than a minute later instead of a sawtooth's every few seconds. Simulated against a
    sliding-window limit L with no headers (tests/worker/test_aimd.py), this holds over
    0.93 L once found, with under 1 % of requests answered 429.
-   A fixed ``--rate`` is a promise the operator made: its first 429 in ``FORGIVE`` seconds
-   (arrivals bunched by the network, or a burst of other traffic on the key) is cut and
+   A vouched-for rate (a fixed ``--rate``, the operator's promise, or a RateLimit-Limit
+   quota, the server's) treats its first 429 in ``FORGIVE`` seconds at that rate as
+   arrivals bunched by the network or a burst of other traffic on the key: it is cut and
    paused like any other but not remembered, so the rate climbs straight back to the
-   configured value; a second one within ``FORGIVE`` seconds is remembered as in auto.
+   vouched value; a second one within ``FORGIVE`` seconds is remembered as in auto.
 4. Forget. Having run clean at ``FORGET`` x trip, the limit has moved: probe again.
 5. Caps. Never above the cap (ceiling or fixed rate) nor a RateLimit-Limit quota per
    second. Before any 429, a quota is also the rate: the server has said what it allows,
@@ -53,7 +54,7 @@ PROBE_GAIN = 0.25  # req/s added per clean answer while recovering or probing ag
 CUT = 0.7  # multiplicative decrease on a 429 (TCP CUBIC's beta)
 RECOVER = 0.98  # of the trip: fast climb below, creep above
 CREEP = 0.0005  # of the trip, per second at full use, above RECOVER x trip
-FORGIVE = 60.0  # seconds: a fixed rate's first 429 in this long is not remembered
+FORGIVE = 60.0  # seconds: a vouched-for rate's first 429 in this long is not remembered
 FORGET = 1.1  # of the trip: clean up to here means the limit has moved
 USE = 0.5  # share of the rate answered in the last second before it may rise
 MIN_RATE = 0.5  # req/s: a floor for repeated cuts (a lower fixed rate is its own floor)

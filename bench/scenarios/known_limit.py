@@ -112,7 +112,7 @@ def run(ctx: Context) -> Section:
             target=f">= {MIN_UTILISATION} of L, 429s <= 0.1 % of requests",
             measured=f"{utilisation.text()}; 429s {share.text(4)}",
             met=utilisation.median >= MIN_UTILISATION and share.median <= MAX_429_SHARE,
-            why=known_limit_diagnosis(fixed, latency),
+            why=known_limit_diagnosis(fixed),
         ),
         Goal(
             name="1. requests per planned link, clean run",
@@ -166,7 +166,7 @@ def _data(figures: SweepFigures) -> dict[str, float]:
     }
 
 
-def known_limit_diagnosis(runs: list[SweepFigures], latency_ms: float) -> str:
+def known_limit_diagnosis(runs: list[SweepFigures]) -> str:
     """Why fixed-rate runs fell short, read from their own figures."""
     if not runs:
         return ""

@@ -104,7 +104,7 @@ def run(ctx: Context) -> Section:
                 target=f">= {MIN_UTILISATION} of L, 429s <= 0.1 % of requests",
                 measured=f"{utilisation.text()}; 429s {share.text(4)}",
                 met=utilisation.median >= MIN_UTILISATION and share.median <= MAX_429_SHARE,
-                why=known_limit_diagnosis(runs, latency),
+                why=known_limit_diagnosis(runs),
             )
         )
     section.rows = [
