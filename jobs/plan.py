@@ -2,7 +2,8 @@
 
 A link selected by any policy (a union) and inside the scope lands in exactly one bucket,
 checked in this order: ``excluded`` (an exclude file names it), ``skipped_expired`` (past
-its ``expiresAt`` at ``now``: the API would refuse the cancel), else ``cancel``.
+its ``expiresAt`` at ``now + expiry_margin``: the API would refuse the cancel, or might by
+the time it arrives), else ``cancel``.
 Non-PENDING links are never planned. Every decision lists all the reasons that selected
 its link, in ``Reason`` declaration order.
 """
@@ -13,7 +14,7 @@ import functools
 import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from jobs.created_before import require_aware
 from jobs.links import Link, Status
@@ -58,6 +59,7 @@ def make_plan(
     exclusions: Exclusions,
     now: datetime,
     unique_ids: bool = False,
+    expiry_margin: timedelta = timedelta(0),
 ) -> Plan:
     """Plan which PENDING links to cancel; the same multiset of links gives the same plan.
 
@@ -67,8 +69,14 @@ def make_plan(
     needs (~40 MiB for 1M links). Policies see each PENDING link once, in the order the
     links came: they must select by content alone (``Policy``), and every bucket is then
     sorted by (expiresAt, id).
+
+    ``expiry_margin`` moves only the expiry check, not the ``now`` the policies select
+    by: a link expiring within it is ``skipped_expired``, whatever selected it.
     """
     require_aware(now, "now")
+    if expiry_margin < timedelta(0):
+        raise ValueError(f"expiry_margin must not be negative, got {expiry_margin}")
+    expired_by = now + expiry_margin
     records = _sequence(links) if unique_ids else tuple(_one_record_per_id(links).values())
     unmatched_ids = _unmatched_ids(records, policies)
     # A scan lists PENDING links only: then the policies walk its own list, not a copy.
@@ -93,7 +101,7 @@ def make_plan(
         decision = Decision(link, _reasons_of(masks[link.id]))
         if exclusions.covers(link):
             excluded.append(decision)
-        elif link.is_expired(now):
+        elif link.is_expired(expired_by):
             skipped_expired.append(decision)
         else:
             cancel.append(decision)

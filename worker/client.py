@@ -5,6 +5,10 @@ every foreign failure becomes a ``worker.errors`` exception here, ``from`` the o
 nothing above this module imports aiohttp. One method call is one attempt; the callers
 (scan, execute) decide about retries, because a cancel's retry needs to know what the
 earlier attempts saw.
+
+A cancel given ``send_before`` is checked against the client's clock after the pace's wait
+(limiter slot, shared pause), the last wait before its bytes leave: when that moment has
+come, nothing is sent and ``cancel`` returns ``TooLate``, an expected answer, not an error.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -32,7 +37,7 @@ from worker.errors import (
     TransientApiError,
 )
 from worker.pace import Pace
-from worker.records import Page, canonical_uuid, parse_link, parse_page
+from worker.records import Page, canonical_uuid, parse_link, parse_page, utc_now
 
 PAGE_SIZE_MAX = 500
 _MESSAGE_LIMIT = 300
@@ -60,6 +65,14 @@ class CancelAnswer:
             return parse_link(self.body)
         except MalformedResponse:
             return None
+
+
+@dataclass(frozen=True, slots=True)
+class TooLate:
+    """A cancel not sent: the client's clock had reached its ``send_before`` when its turn came."""
+
+    send_before: datetime
+    checked_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +121,12 @@ class HarmonyClient:
         request_timeout: float,
         connect_timeout: float,
         max_connections: int = 256,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
         self.pace = pace
+        self._clock = clock
         self._timeout = aiohttp.ClientTimeout(total=request_timeout, connect=connect_timeout)
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
@@ -169,9 +184,20 @@ class HarmonyClient:
             )
         return parse_link(answer.body)
 
-    async def cancel(self, link_id: str) -> CancelAnswer:
-        """One cancel attempt; 200, 400 and 404 are answers, the rest raise."""
-        answer = await self._send("PATCH", f"{_PATH}/{canonical_uuid(link_id)}/cancel")
+    async def cancel(
+        self, link_id: str, *, send_before: datetime | None = None
+    ) -> CancelAnswer | TooLate:
+        """One cancel attempt; 200, 400 and 404 are answers, the rest raise.
+
+        With ``send_before``, nothing is sent (``TooLate``) once the clock has reached it
+        by the time the pace lets the request go.
+        """
+        path = f"{_PATH}/{canonical_uuid(link_id)}/cancel"
+        await self.pace.acquire()
+        # After the last wait: a request that leaves now may still arrive before the deadline.
+        if send_before is not None and (now := self._clock()) >= send_before:
+            return TooLate(send_before=send_before, checked_at=now)
+        answer = await self._request("PATCH", path)
         if answer.status == 200:
             # The cancel happened: a body we cannot parse must not turn it into a failure,
             # so it is not even read here (``CancelAnswer.link`` parses it when asked).
@@ -188,9 +214,15 @@ class HarmonyClient:
     async def _send(
         self, method: str, path: str, *, params: Mapping[str, str] | None = None
     ) -> _Answer:
+        await self.pace.acquire()
+        return await self._request(method, path, params=params)
+
+    async def _request(
+        self, method: str, path: str, *, params: Mapping[str, str] | None = None
+    ) -> _Answer:
+        """One request, at once: the caller has taken its slot of the pace."""
         if self._session is None:
             raise RuntimeError("HarmonyClient used outside 'async with'")
-        await self.pace.acquire()
         self.requests_sent += 1
         started = time.monotonic()
         try:

@@ -9,6 +9,15 @@ Each link ends in exactly one ``Outcome``:
 - 404 -> ``not_found``.
 - 5xx, resets, timeouts, 429 -> retried (``worker.retry``); ``failed`` once attempts or the
   run's retry budget run out.
+- Too late -> ``skipped_expired``, and nothing sent for that attempt. Every attempt, the
+  retries too, must leave before the link's ``expiresAt`` less ``expiry_margin`` (latency,
+  clock skew); the client checks after the last wait (``HarmonyClient.cancel``), so the
+  concurrency slot, the backoff and the pace's limiter and 429 pause all come before it.
+  When a retry comes too late after an earlier attempt got no answer, that attempt may
+  have cancelled the link: one GET (fine on an expired link) tells. CANCELLED ->
+  ``cancelled``; CONFIRMED -> ``conflict``; still PENDING -> ``skipped_expired``; no
+  usable answer -> ``failed``, its outcome unknown. Earlier attempts that were answered
+  (5xx, 429) did not cancel it: ``skipped_expired`` without a GET.
 - 401/403 -> ``AuthError`` propagates: the task group stops every other request at once.
 
 Launching stops (the rest are ``not_attempted``) when ``stop`` is set (a signal) or when the
@@ -19,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import anyio
 import structlog
@@ -27,7 +36,8 @@ import structlog
 from jobs.links import Link, Status
 from jobs.plan import Decision
 from jobs.reasons import Reason
-from worker.client import CancelAnswer, HarmonyClient
+from worker.client import CancelAnswer, HarmonyClient, TooLate
+from worker.durations import format_duration
 from worker.errors import ApiError, AuthError, NoResponse, SweeperError
 from worker.outcomes import Outcome
 from worker.report import ReportItem
@@ -131,6 +141,7 @@ class Executor:
     on_outcome: OnOutcome | None = None
     stop: anyio.Event = field(default_factory=anyio.Event)
     grace: float = 10.0
+    expiry_margin: timedelta = timedelta(0)
     state: ExecutionState = field(default_factory=ExecutionState)
 
     async def run(self, decisions: Sequence[Decision]) -> dict[str, ReportItem]:
@@ -211,6 +222,8 @@ class Executor:
             log.info("payment.conflict", **payment_fields(item))
         elif item.outcome is Outcome.NOT_FOUND:
             log.info("payment.not_found", **payment_fields(item))
+        elif item.outcome is Outcome.SKIPPED_EXPIRED:
+            log.info("payment.skipped_expired", **payment_fields(item))
         if not state.threshold_tripped and self.threshold.tripped(state.finished, state.failed):
             state.threshold_tripped = True
             log.error(
@@ -227,17 +240,21 @@ class Executor:
         link, reasons = decision.link, [str(reason) for reason in decision.reasons]
         attempts = 0
         unanswered = False
+        send_before = link.expires_at - self.expiry_margin
 
-        async def attempt() -> CancelAnswer:
+        async def attempt() -> CancelAnswer | TooLate:
             nonlocal attempts, unanswered
             attempts += 1
             if attempts > 1:
                 log.info("payment.retry", id=link.id, attempt=attempts)
             try:
-                return await self.client.cancel(link.id)
+                answer = await self.client.cancel(link.id, send_before=send_before)
             except NoResponse:
                 unanswered = True
                 raise
+            if isinstance(answer, TooLate):
+                attempts -= 1  # not sent: ``attempts`` counts the requests that left
+            return answer
 
         try:
             answer = await with_retries(attempt, self.policy, self.budget)
@@ -253,6 +270,8 @@ class Executor:
                 attempts=attempts,
                 message=str(exc),
             )
+        if isinstance(answer, TooLate):
+            return await self._too_late(decision, attempts=attempts, unanswered=unanswered)
         if answer.status == 200:
             return item_for(link, reasons, Outcome.CANCELLED, http_status=200, attempts=attempts)
         if answer.status == 404:
@@ -283,6 +302,36 @@ class Executor:
             attempts=attempts,
             message=conflict_message(current, now_expired=expired),
         )
+
+    async def _too_late(self, decision: Decision, *, attempts: int, unanswered: bool) -> ReportItem:
+        """The outcome of a cancel whose next attempt would have left too close to expiry."""
+        link, reasons = decision.link, [str(reason) for reason in decision.reasons]
+        within = f"expired (within the {format_duration(self.expiry_margin)} margin)"
+        if attempts == 0:
+            message = f"{within} when its turn came: never sent"
+        elif not unanswered:
+            message = f"{within} before its retry: not sent again ({attempts} sent, none applied)"
+        else:
+            current = await self._look_up(link.id)
+            if current is None:
+                message = (
+                    f"{within} before its retry, and an earlier attempt got no answer: "
+                    "its outcome is unknown"
+                )
+                return item_for(link, reasons, Outcome.FAILED, attempts=attempts, message=message)
+            if current.status is Status.CANCELLED:
+                message = "an earlier attempt's answer was lost; the link is CANCELLED"
+                return item_for(
+                    link, reasons, Outcome.CANCELLED, attempts=attempts, message=message
+                )
+            if current.status is Status.CONFIRMED:
+                message = "an earlier attempt got no answer; the customer paid (CONFIRMED)"
+                return item_for(link, reasons, Outcome.CONFLICT, attempts=attempts, message=message)
+            message = (
+                f"{within} before its retry; an earlier attempt got no answer and the link "
+                "is still PENDING: not sent again"
+            )
+        return item_for(link, reasons, Outcome.SKIPPED_EXPIRED, attempts=attempts, message=message)
 
     async def _look_up(self, link_id: str) -> Link | None:
         """The link's current state after a 400, or None when it cannot be had."""

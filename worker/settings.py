@@ -41,6 +41,7 @@ from worker.settings_model import (
 )
 from worker.settings_orgs import DEFAULT_ORG_NAME, OrgRun
 from worker.settings_sections import (
+    DEFAULT_EXPIRY_MARGIN,
     DEFAULT_FAILURE_MIN,
     DEFAULT_FAILURE_RATIO,
     DEFAULT_LOG_FORMAT,
@@ -67,6 +68,7 @@ __all__ = [
     "AUTO",
     "DEFAULT_BASE_URL",
     "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_EXPIRY_MARGIN",
     "DEFAULT_FAILURE_MIN",
     "DEFAULT_FAILURE_RATIO",
     "DEFAULT_GRACE_PERIOD",

@@ -25,6 +25,7 @@ from worker.settings_values import (
 )
 
 __all__ = [
+    "DEFAULT_EXPIRY_MARGIN",
     "DEFAULT_FAILURE_MIN",
     "DEFAULT_FAILURE_RATIO",
     "DEFAULT_LOG_FORMAT",
@@ -53,6 +54,9 @@ DEFAULT_RETRY_BUDGET_RATIO = 0.2
 DEFAULT_RETRY_BUDGET_MIN = 20
 DEFAULT_FAILURE_RATIO = 0.2
 DEFAULT_FAILURE_MIN = 20
+# Latency from our check to the server, and our clock against its clock: a cancel is not sent
+# once its link expires within this margin (at planning time and right before each attempt).
+DEFAULT_EXPIRY_MARGIN = timedelta(seconds=5)
 LogFormat = Literal["auto", "json", "console"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 DEFAULT_LOG_FORMAT: LogFormat = "auto"
@@ -103,10 +107,11 @@ class RetrySettings(_Section):
 
 
 class SafetySettings(_Section):
-    """``[safety]``: stop launching cancels when more than a share of enough of them fail."""
+    """``[safety]``: the failure threshold, and how close to its expiry a link is left alone."""
 
     failure_ratio: Ratio = Field(DEFAULT_FAILURE_RATIO, gt=0, le=1)
     failure_min: Count = Field(DEFAULT_FAILURE_MIN, ge=1)
+    expiry_margin: Duration = DEFAULT_EXPIRY_MARGIN
 
 
 class LoggingSettings(_Section):

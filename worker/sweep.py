@@ -23,6 +23,7 @@ from jobs.policy import Policy
 from jobs.reasons import Reason
 from worker.audit import AuditLog
 from worker.client import HarmonyClient
+from worker.durations import format_duration
 from worker.errors import AuthError, ConfigError, SweeperError
 from worker.execute import (
     Executor,
@@ -167,6 +168,7 @@ class _Run:
             pace=self.pace,
             request_timeout=self.settings.request_timeout.total_seconds(),
             connect_timeout=self.settings.connect_timeout.total_seconds(),
+            clock=self.clock,
         )
         try:
             async with client:
@@ -325,7 +327,7 @@ class _Run:
                         decision.link,
                         decision.reasons,
                         Outcome.SKIPPED_EXPIRED,
-                        message="expired before it could be cancelled: never sent",
+                        message=self._expired_message,
                     )
                 )
         return [d for d in plan.cancel if d.link.id not in self.items]
@@ -367,6 +369,7 @@ class _Run:
             exclusions=self.policies.exclusions,
             now=self.clock(),
             unique_ids=unique_ids,
+            expiry_margin=self.settings.safety.expiry_margin,
         )
 
     async def _execute(self, client: HarmonyClient, fresh: Sequence[Decision]) -> Abort | None:
@@ -383,6 +386,7 @@ class _Run:
             on_outcome=self.observer.outcome,
             stop=self.stop,
             grace=self.settings.grace_period.total_seconds(),
+            expiry_margin=self.settings.safety.expiry_margin,
         )
         self.observer.executing(len(fresh))
         results = await executor.run(fresh)
@@ -410,6 +414,11 @@ class _Run:
 
     def _put(self, item: ReportItem) -> None:
         self.items[item.id] = item
+
+    @property
+    def _expired_message(self) -> str:
+        margin = format_duration(self.settings.safety.expiry_margin)
+        return f"expired (within the {margin} margin) when planned: never sent"
 
 
 async def _cancel_on(event: anyio.Event, scope: anyio.CancelScope) -> None:

@@ -97,6 +97,69 @@ def test_expiring_exactly_now_is_skipped_not_cancelled() -> None:
     assert result.cancel == ()
 
 
+SECOND = timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    ("margin", "skipped", "cancelled"),
+    [
+        (timedelta(0), [1], [2, 3, 4, 5]),
+        (5 * SECOND, [1, 2, 3], [4, 5]),
+        (2 * HOUR, [1, 2, 3, 4, 5], []),
+    ],
+)
+def test_a_link_expiring_within_the_margin_is_skipped_not_cancelled(
+    margin: timedelta, skipped: list[int], cancelled: list[int]
+) -> None:
+    links = [
+        make_link(1, expires=timedelta(0)),
+        make_link(2, expires=4 * SECOND),
+        make_link(3, expires=5 * SECOND),  # now + margin is expired, as now is
+        make_link(4, expires=5 * SECOND + timedelta(milliseconds=1)),
+        make_link(5, expires=HOUR),
+    ]
+    result = make_plan(
+        links,
+        [CreatedBefore(NOW)],
+        scope=Scope(),
+        exclusions=Exclusions(),
+        now=NOW,
+        expiry_margin=margin,
+    )
+    assert ids(result.skipped_expired) == [uid(n) for n in skipped]
+    assert ids(result.cancel) == [uid(n) for n in cancelled]
+
+
+def test_the_margin_moves_the_expiry_check_not_the_policies_now() -> None:
+    # Selected by the window from the real now; a policy given now + margin would miss the
+    # first link (already "expired") and take in the last one (beyond the window).
+    soon = make_link(1, expires=3 * SECOND)
+    later = make_link(2, expires=10 * SECOND)
+    beyond = make_link(3, expires=12 * SECOND)
+    result = make_plan(
+        [soon, later, beyond],
+        [ExpiringWithin(10 * SECOND)],
+        scope=Scope(),
+        exclusions=Exclusions(),
+        now=NOW,
+        expiry_margin=5 * SECOND,
+    )
+    assert result.skipped_expired == (Decision(soon, (Reason.EXPIRING_WITHIN,)),)
+    assert result.cancel == (Decision(later, (Reason.EXPIRING_WITHIN,)),)
+
+
+def test_a_negative_margin_is_refused() -> None:
+    with pytest.raises(ValueError, match="expiry_margin"):
+        make_plan(
+            [make_link(1)],
+            [CreatedBefore(NOW)],
+            scope=Scope(),
+            exclusions=Exclusions(),
+            now=NOW,
+            expiry_margin=-SECOND,
+        )
+
+
 def test_cancel_is_ordered_soonest_expiring_first_then_by_id() -> None:
     links = [
         make_link(4, expires=2 * HOUR),
