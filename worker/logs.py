@@ -16,6 +16,8 @@ catalogue, with the fields each event carries (``run_id`` is bound to every even
     payment.conflict       the report item's fields; message says which 400 case it was
     payment.not_found      the report item's fields
     payment.failed         the report item's fields; message is the last error
+    payment.skipped_expired the report item's fields: a cancel too close to expiry when its
+                           turn came (``[safety] expiry_margin``), not sent
     payment.retry          id, attempt
     payment.lookup_failed  id, error: the GET after a refused cancel got no usable answer
     retry.scheduled        attempt, wait, error, status

@@ -30,6 +30,7 @@ BAD_VALUES: list[tuple[str, str, str, str]] = [
     ("retry.attempts", "0", "0", "greater than or equal to 1"),
     ("retry.budget_ratio", "1.5", "1.5", "less than or equal to 1"),
     ("safety.failure_ratio", "0", "0", "greater than 0"),
+    ("safety.expiry_margin", '"0s"', "0s", "greater than zero"),
     ("logging.format", '"xml"', "xml", "'auto', 'json' or 'console'"),
     ("initiator", '"tab\\there"', "tab\there", "printable characters"),
     ("initiator", '"   "', "   ", "printable characters"),
