@@ -207,3 +207,31 @@ def test_a_promise_of_unique_ids_changes_nothing_but_the_work(
         )
         == promised
     )
+
+
+@given(
+    links=unique_links,
+    policies=policies_strategy,
+    scope=scopes,
+    exclusions=exclusions_strategy,
+    margin=st.integers(1, 150).map(lambda n: n * timedelta(seconds=1)),
+)
+@SETTINGS
+def test_an_expiry_margin_only_moves_links_from_cancel_to_skipped_expired(
+    links: list[Link],
+    policies: list[Policy],
+    scope: Scope,
+    exclusions: Exclusions,
+    margin: timedelta,
+) -> None:
+    plain = plan_of(links, policies, scope, exclusions)
+    careful = make_plan(
+        links, policies, scope=scope, exclusions=exclusions, now=NOW, expiry_margin=margin
+    )
+    assert careful.excluded == plain.excluded
+    assert set(careful.cancel) <= set(plain.cancel)
+    assert set(careful.skipped_expired) == set(plain.skipped_expired) | (
+        set(plain.cancel) - set(careful.cancel)
+    )
+    assert all(d.link.expires_at > NOW + margin for d in careful.cancel)
+    assert all(d.link.expires_at <= NOW + margin for d in careful.skipped_expired)
