@@ -48,6 +48,12 @@ class Sandbox:
         self._seed_random = seed_random
         self._faults = random.Random(seed_random)
         self._customers = random.Random(seed_random + 1)
+        self._order = random.Random(seed_random + 2)
+
+    def list_order_rng(self) -> random.Random | None:
+        """The seeded stream that reorders a list page, when the knobs ask for it."""
+        knobs = self.knobs
+        return self._order if knobs.unstable_ties or knobs.list_order == "shuffled" else None
 
     def draw(self, rate: float) -> bool:
         """True with probability `rate`, from the seeded fault stream."""
@@ -115,6 +121,7 @@ class Sandbox:
         self.clear_counters()
         self._faults = random.Random(self._seed_random)
         self._customers = random.Random(self._seed_random + 1)
+        self._order = random.Random(self._seed_random + 2)
 
     def clear_counters(self) -> None:
         """Counters, peaks and the limiter's history back to zero."""
