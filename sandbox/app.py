@@ -79,7 +79,7 @@ async def list_payments(request: web.Request) -> web.Response:
         broken["id"] = "not-a-uuid"
         del broken["createdAt"]
         items[n] = json.dumps(broken, ensure_ascii=False)
-    count = sandbox.store.count(org, query.status, query.currency)
+    count = sandbox.list_count(org, query.status, query.currency)
     # The items are JSON already (rendered by SQLite): only the envelope is written here.
     envelope = (
         f'{{"count":{count},"page":{query.page},"pageSize":{echoed},"items":[{",".join(items)}]}}'

@@ -136,6 +136,12 @@ _NON_NEGATIVE = click.FloatRange(min=0.0)
     show_default=True,
     help="Links sharing a createdAt come back in a new order on every list request.",
 )
+@click.option(
+    "--count-lag-s",
+    default=0.0,
+    type=_NON_NEGATIVE,
+    help="Cache each list's count this many seconds, as a server caching COUNT(*) would.",
+)
 def sandbox_command(**options: Any) -> None:
     """Run the local Harmony one-time-payment API sandbox."""
     options["fault_routes"] = options["fault_routes"] or None  # none given: every route

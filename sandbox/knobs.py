@@ -38,6 +38,7 @@ class Knobs:
     page_size_echo: str = "effective"  # "requested": echo the asked pageSize, skip by it
     list_order: str = "newest_first"
     unstable_ties: bool = False  # links sharing a createdAt come in a new order every request
+    count_lag_s: float = 0.0  # a list's count is cached this long (real seconds)
 
     def faults_apply_to(self, route_name: str) -> bool:
         """Whether `fault_rate` and `reset_rate` may hit this route ("list", "cancel", ...)."""
@@ -64,7 +65,7 @@ KNOB_NAMES: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(K
 _FRACTIONS = frozenset(
     {"fault_rate", "reset_rate", "ambiguous_rate", "race_rate", "malformed_rate"}
 )
-_NON_NEGATIVE = frozenset({"latency_ms", "latency_jitter_ms", "pay_rate"})
+_NON_NEGATIVE = frozenset({"latency_ms", "latency_jitter_ms", "pay_rate", "count_lag_s"})
 ROUTE_NAMES = ("list", "get", "create", "cancel")
 LIST_ORDERS = ("newest_first", "oldest_first", "by_id", "shuffled")
 PAGE_SIZE_ECHOES = ("effective", "requested")

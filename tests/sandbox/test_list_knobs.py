@@ -131,9 +131,26 @@ async def test_ties_are_stable_by_default(sandbox: SandboxServer, api: Api) -> N
     assert walks == [tied[::-1]] * 3
 
 
+async def test_a_lagging_count_stays_until_it_is_refreshed(
+    sandbox: SandboxServer, api: Api
+) -> None:
+    await _add(sandbox, 3)
+    await sandbox.admin.set_knobs(count_lag_s=600)
+    assert (await api.list()).body["count"] == 3
+    await sandbox.admin.add_links([{"createdAt": iso(T0)}, {"createdAt": iso(T0)}])
+
+    stale = await api.list()
+
+    assert (stale.body["count"], len(stale.body["items"])) == (3, 5)
+    assert (await api.list(status="PENDING")).body["count"] == 5  # each filter has its own
+    await sandbox.admin.set_knobs(count_lag_s=0)  # setting knobs drops every cached count
+    assert (await api.list()).body["count"] == 5
+
+
 @pytest.mark.parametrize(
     "knobs",
     [
+        {"count_lag_s": -1},
         {"page_size_cap": 0},
         {"page_size_cap": 2.5},
         {"page_size_cap": True},

@@ -221,6 +221,27 @@ def test_the_report_says_how_many_were_seen_of_how_many_announced(
     assert patches(counters) == 0
 
 
+async def test_a_count_that_lags_behind_the_cancels_ends_the_next_scan_incomplete(
+    sandbox: SandboxServer,
+) -> None:
+    # The count is cached for ten minutes: the second pass, after the cancels, is told 300
+    # while 200 are left. The scan cannot tell a stale count from links it failed to read,
+    # so it stops (exit 4); the first pass's cancels stand, exactly the selected ones.
+    selected = await _seed(sandbox, _spread(300))
+    await sandbox.admin.set_knobs(page_size_cap=100, count_lag_s=600)
+
+    report = await run_sweep(settings_for(sandbox, expiring_within="1h"))
+
+    assert report.aborted == Abort.SCAN_INCOMPLETE
+    assert exit_code_for_report(report) is ExitCode.SAFETY_ABORT
+    final = await statuses(sandbox)
+    assert {link_id for link_id, status in final.items() if status == "CANCELLED"} == selected
+    assert {item.outcome for item in report.items} == {Outcome.CANCELLED}
+    assert report.stats is not None
+    assert report.stats.scan is not None
+    assert (report.stats.scan["links_seen"], report.stats.scan["count_announced"]) == (200, 300)
+
+
 class _FirstPage:
     """Observer that says when the scan has read its first page."""
 
