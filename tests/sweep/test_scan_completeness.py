@@ -267,7 +267,7 @@ async def test_a_shortfall_the_growing_count_explains_is_drift_not_a_reread(
     # Links made after page 1 was read land on page 1 (newest first): that walk cannot see
     # them, and count grows by as many. That is drift, for the next pass, not a re-read.
     await _seed(sandbox, _spread(300))
-    await sandbox.admin.set_knobs(page_size_cap=100, latency_ms=150)
+    await sandbox.admin.set_knobs(page_size_cap=100, latency_ms=400)
     settings = settings_for(sandbox, expiring_within="1h", dry_run=True, concurrency="1")
     observer = _FirstPage()
 
