@@ -51,14 +51,27 @@ async def _customers(app: web.Application) -> AsyncIterator[None]:
 
 
 async def list_payments(request: web.Request) -> web.Response:
-    """`GET /api/one-time-payment`: one page of the caller's links, newest first."""
+    """`GET /api/one-time-payment`: one page of the caller's links, newest first by default."""
     sandbox, org = request.app[SANDBOX], caller(request)
     try:
         query = list_query(request.query)
     except Invalid as exc:
         return error(400, exc.problems)
-    offset = (query.page - 1) * query.page_size
-    items = sandbox.store.page_json(org, query.status, query.currency, offset, query.page_size)
+    knobs = sandbox.knobs
+    served = min(query.page_size, knobs.page_size_cap or query.page_size)
+    # The documented server echoes (and pages by) the effective size; a lying one echoes
+    # the asked size and skips by it too, serving only the first `served` of each page.
+    echoed = query.page_size if knobs.page_size_echo == "requested" else served
+    offset = (query.page - 1) * echoed
+    items = sandbox.store.page_json(
+        org,
+        query.status,
+        query.currency,
+        offset,
+        served,
+        order=knobs.list_order,
+        rng=sandbox.list_order_rng(),
+    )
     if items and sandbox.draw(sandbox.knobs.malformed_rate):
         sandbox.counters.event("malformed")
         n = sandbox.pick(len(items))
@@ -66,11 +79,10 @@ async def list_payments(request: web.Request) -> web.Response:
         broken["id"] = "not-a-uuid"
         del broken["createdAt"]
         items[n] = json.dumps(broken, ensure_ascii=False)
-    count = sandbox.store.count(org, query.status, query.currency)
+    count = sandbox.list_count(org, query.status, query.currency)
     # The items are JSON already (rendered by SQLite): only the envelope is written here.
     envelope = (
-        f'{{"count":{count},"page":{query.page},"pageSize":{query.page_size},'
-        f'"items":[{",".join(items)}]}}'
+        f'{{"count":{count},"page":{query.page},"pageSize":{echoed},"items":[{",".join(items)}]}}'
     )
     return web.Response(text=envelope, content_type="application/json")
 

@@ -16,7 +16,15 @@ from typing import Any
 import click
 import structlog
 
-from sandbox.knobs import DEFAULT_RATE_WINDOW_S, KNOB_NAMES, ROUTE_NAMES, KnobError, Knobs
+from sandbox.knobs import (
+    DEFAULT_RATE_WINDOW_S,
+    KNOB_NAMES,
+    LIST_ORDERS,
+    PAGE_SIZE_ECHOES,
+    ROUTE_NAMES,
+    KnobError,
+    Knobs,
+)
 from sandbox.server import DEFAULT_HOST, DEFAULT_PORT, RunningSandbox, SandboxConfig, start
 
 READY_LINE = "sandbox listening on {base_url}"
@@ -102,6 +110,37 @@ _NON_NEGATIVE = click.FloatRange(min=0.0)
     multiple=True,
     type=click.Choice(ROUTE_NAMES),
     help="Limit --fault-rate and --reset-rate to these routes (repeatable; default: all).",
+)
+@click.option(
+    "--page-size-cap",
+    type=click.IntRange(min=1),
+    help="Serve at most this many items per list page (the echoed pageSize says so).",
+)
+@click.option(
+    "--page-size-echo",
+    default="effective",
+    show_default=True,
+    type=click.Choice(PAGE_SIZE_ECHOES),
+    help="'requested': under --page-size-cap, echo (and skip by) the asked pageSize instead.",
+)
+@click.option(
+    "--list-order",
+    default="newest_first",
+    show_default=True,
+    type=click.Choice(LIST_ORDERS),
+    help="Order of the list: by createdAt either way, by id alone, or reshuffled per request.",
+)
+@click.option(
+    "--unstable-ties/--stable-ties",
+    default=False,
+    show_default=True,
+    help="Links sharing a createdAt come back in a new order on every list request.",
+)
+@click.option(
+    "--count-lag-s",
+    default=0.0,
+    type=_NON_NEGATIVE,
+    help="Cache each list's count this many seconds, as a server caching COUNT(*) would.",
 )
 def sandbox_command(**options: Any) -> None:
     """Run the local Harmony one-time-payment API sandbox."""

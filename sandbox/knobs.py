@@ -34,6 +34,11 @@ class Knobs:
     pay_rate: float = 0.0
     malformed_rate: float = 0.0
     fault_routes: tuple[str, ...] | None = None  # where fault_rate and reset_rate apply; None: all
+    page_size_cap: int | None = None  # serve at most this many items per list page
+    page_size_echo: str = "effective"  # "requested": echo the asked pageSize, skip by it
+    list_order: str = "newest_first"
+    unstable_ties: bool = False  # links sharing a createdAt come in a new order every request
+    count_lag_s: float = 0.0  # a list's count is cached this long (real seconds)
 
     def faults_apply_to(self, route_name: str) -> bool:
         """Whether `fault_rate` and `reset_rate` may hit this route ("list", "cancel", ...)."""
@@ -60,18 +65,25 @@ KNOB_NAMES: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(K
 _FRACTIONS = frozenset(
     {"fault_rate", "reset_rate", "ambiguous_rate", "race_rate", "malformed_rate"}
 )
-_NON_NEGATIVE = frozenset({"latency_ms", "latency_jitter_ms", "pay_rate"})
+_NON_NEGATIVE = frozenset({"latency_ms", "latency_jitter_ms", "pay_rate", "count_lag_s"})
 ROUTE_NAMES = ("list", "get", "create", "cancel")
+LIST_ORDERS = ("newest_first", "oldest_first", "by_id", "shuffled")
+PAGE_SIZE_ECHOES = ("effective", "requested")
+_CHOICES = {"list_order": LIST_ORDERS, "page_size_echo": PAGE_SIZE_ECHOES}
 
 
 def _check(name: str, value: object) -> object:
     if name == "fault_routes":
         return _routes(value)
-    if name == "rate_limit_headers":
+    if name in _CHOICES:
+        if value not in _CHOICES[name]:
+            raise KnobError(f"knob {name} must be one of {list(_CHOICES[name])}, got {value!r}")
+        return value
+    if name in ("rate_limit_headers", "unstable_ties"):
         if not isinstance(value, bool):
             raise KnobError(f"knob {name} must be true or false, got {value!r}")
         return value
-    if name == "rate_limit":
+    if name in ("rate_limit", "page_size_cap"):
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:

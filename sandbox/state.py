@@ -48,6 +48,24 @@ class Sandbox:
         self._seed_random = seed_random
         self._faults = random.Random(seed_random)
         self._customers = random.Random(seed_random + 1)
+        self._order = random.Random(seed_random + 2)
+        self._counts: dict[tuple[int, str | None, str | None], tuple[int, float]] = {}
+
+    def list_count(self, org: Org, status: str | None, currency: str | None) -> int:
+        """The `count` a list page shows: fresh, or up to `count_lag_s` old (real time)."""
+        lag = self.knobs.count_lag_s
+        if lag <= 0:
+            return self.store.count(org, status, currency)
+        key, now = (org.no, status, currency), time.monotonic()
+        cached = self._counts.get(key)
+        if cached is None or now - cached[1] >= lag:
+            cached = self._counts[key] = (self.store.count(org, status, currency), now)
+        return cached[0]
+
+    def list_order_rng(self) -> random.Random | None:
+        """The seeded stream that reorders a list page, when the knobs ask for it."""
+        knobs = self.knobs
+        return self._order if knobs.unstable_ties or knobs.list_order == "shuffled" else None
 
     def draw(self, rate: float) -> bool:
         """True with probability `rate`, from the seeded fault stream."""
@@ -66,6 +84,7 @@ class Sandbox:
     def set_knobs(self, changes: Mapping[str, object]) -> Knobs:
         """Apply knob changes (all or none) and return the knobs now in force."""
         self.knobs = self.knobs.replace(changes)
+        self._counts.clear()
         _log.info("sandbox.knobs_set", **{name: self.knobs.as_dict()[name] for name in changes})
         return self.knobs
 
@@ -115,6 +134,8 @@ class Sandbox:
         self.clear_counters()
         self._faults = random.Random(self._seed_random)
         self._customers = random.Random(self._seed_random + 1)
+        self._order = random.Random(self._seed_random + 2)
+        self._counts.clear()
 
     def clear_counters(self) -> None:
         """Counters, peaks and the limiter's history back to zero."""

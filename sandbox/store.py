@@ -247,10 +247,21 @@ class Store:
         return self._index.count(org.no, status, currency)
 
     def page_json(
-        self, org: Org, status: str | None, currency: str | None, offset: int, limit: int
+        self,
+        org: Org,
+        status: str | None,
+        currency: str | None,
+        offset: int,
+        limit: int,
+        *,
+        order: str = "newest_first",
+        rng: random.Random | None = None,
     ) -> list[str]:
-        """JSON of `limit` links of `org` from position `offset`: newest createdAt, then id."""
-        ids = self._index.page(org.no, status, currency, offset, limit)
+        """JSON of `limit` links of `org` from position `offset` in `order` (see the index).
+
+        Without `order`: newest createdAt, then id. `rng` makes ties unstable.
+        """
+        ids = self._index.page(org.no, status, currency, offset, limit, order=order, rng=rng)
         if not ids:
             return []
         marks = ",".join("?" * len(ids))

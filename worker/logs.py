@@ -9,7 +9,13 @@ catalogue, with the fields each event carries (``run_id`` is bound to every even
 
     run.started            mode, policies, base_url, initiator
     scan.page              page, items, count (debug)
-    scan.finished          links, pages, count
+    scan.finished          links, pages, count, page_size, rereads
+    scan.page_size         asked, echoed, served, using: the server serves fewer than asked
+    scan.suspect_page      page, echoed_page, page_size, echoed, items, count: a page that
+                           came back short (count says more follow) or echoing other paging
+    scan.drift             short, links_seen, count: a shortfall count's moves explain
+    scan.reread            short, links_seen, count, drift, suspect_pages, rereads
+    scan.short             links_seen, count, drift, suspect_pages, rereads: incomplete
     plan.ready             scanned, cancel, skipped_expired, excluded, unmatched
     payment.cancelled      the audit event: id, externalId, amount, currency, reasons,
                            attempts, initiator

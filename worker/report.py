@@ -138,13 +138,16 @@ class RunStats:
     """How the run used the API: what metrics and the report's ``stats`` object show.
 
     ``requests_by_class`` keys: "2xx", "3xx", "4xx", "5xx", "429" (counted apart from the
-    other 4xx) and "no_answer" (resets, timeouts).
+    other 4xx) and "no_answer" (resets, timeouts). ``scan`` is the run's last scan as
+    ``worker.scan.ScanStats`` writes it (pages read, distinct links seen, the count the
+    server announced, re-reads); for an incomplete scan, the one that stopped the run.
     """
 
     requests_by_class: Mapping[str, int]
     rate_limited: int
     retries: int
     duration_seconds: float
+    scan: Mapping[str, int] | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         """The stats as JSON-ready data."""
@@ -154,6 +157,7 @@ class RunStats:
             "rate_limited": self.rate_limited,
             "retries": self.retries,
             "duration_seconds": round(self.duration_seconds, 3),
+            **({} if self.scan is None else {"scan": dict(self.scan)}),
         }
 
 

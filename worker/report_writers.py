@@ -178,6 +178,13 @@ class MarkdownReportWriter:
         ]
         if report.aborted is not None:
             lines.append(f"- **Stopped early:** {markdown_cell(str(report.aborted))}")
+        if report.stats is not None and report.stats.scan is not None:
+            scan = report.stats.scan
+            lines.append(
+                f"- Scan: {scan['links_seen']} distinct PENDING links seen of"
+                f" {scan['count_announced']} the server announced ({scan['pages_read']} pages"
+                f" read, {scan['rereads']} re-reads)"
+            )
         lines += ["", "## Policies", ""]
         policies = json_ready(report.policies)
         lines += [

@@ -1,11 +1,20 @@
 """Scan: every PENDING link of the organization, read page by page before anything is cancelled.
 
-Page 1 gives ``count``; the remaining pages are fetched concurrently, each through the run's
-``Pace``. The list is offset-paged and its order is not documented, so rows can shift
-between pages while customers pay or new links are created: records are deduplicated by
-id, and the walk goes on past the first estimate while the latest ``count`` says there is
-more. A link hidden by such drift is caught by the next pass (``worker.sweep``), since
-nothing is cancelled while this list is being paged.
+Page 1 gives ``count`` and the page size the server actually serves: the docs say the
+envelope echoes the *effective* ``pageSize``, and a first page shorter than its echo while
+``count`` says there is more is taken as the real size (a server that caps the size but
+echoes the one asked). Every later page is asked, and its offset computed, with that size.
+The remaining pages are fetched concurrently, each through the run's ``Pace``.
+
+The list is offset-paged and its order is not documented, so rows can shift between pages
+while customers pay or new links are created, and links sharing a sort key may come back in
+a different order on every request: records are deduplicated by id, the walk goes on past
+the first estimate while the latest ``count`` says there is more, and at the end the
+distinct links seen are compared with the latest ``count``. A shortfall no larger than the
+counts moved while the pages were read is drift (new links, or links shifted by payments:
+the next pass finds them). A larger one, or any after a page that came back short, starts a
+re-read of every page that keeps only ids not seen yet; after ``MAX_REREADS`` the scan ends
+as ``ScanIncomplete``, and nothing is cancelled.
 """
 
 from __future__ import annotations
@@ -32,9 +41,38 @@ log = structlog.get_logger("worker.scan")
 MAX_EXTRA_PAGES = 100
 """Pages read past page 1's estimate when ``count`` grows during the scan, at most."""
 
+MAX_REREADS = 3
+"""Whole re-reads of the list when the distinct links seen fall short of ``count``, at most."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScanStats:
+    """What one scan read, against what the server announced: the report's ``stats.scan``."""
+
+    pages_read: int
+    links_seen: int
+    count_announced: int
+    rereads: int
+
+    def to_json_dict(self) -> dict[str, int]:
+        """The stats as the report's JSON."""
+        return {
+            "pages_read": self.pages_read,
+            "links_seen": self.links_seen,
+            "count_announced": self.count_announced,
+            "rereads": self.rereads,
+        }
+
 
 class ScanIncomplete(SafetyAbort):
-    """A page could not be read (after retries) or did not parse: the scan cannot be trusted."""
+    """A page could not be read or parsed, or the links seen do not add up to ``count``.
+
+    ``stats`` says how far the scan got (None when it ended before its first page).
+    """
+
+    def __init__(self, message: str, *, stats: ScanStats | None = None) -> None:
+        super().__init__(message)
+        self.stats = stats
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +82,7 @@ class ScanResult:
     links: Sequence[Link]
     pages: int
     count: int
+    stats: ScanStats
 
 
 class ScannedIds:
@@ -64,7 +103,7 @@ class ScannedIds:
 
         ``remember`` keeps them for the passes that may follow; the last pass need not.
         """
-        new = ids if not self._passes else (link_id for link_id in ids if not self._seen(link_id))
+        new = ids if not self._passes else (link_id for link_id in ids if link_id not in self)
         if not remember:
             self.count += sum(1 for _ in new)
             return
@@ -78,7 +117,8 @@ class ScannedIds:
         self.count += len(high)
         self._passes.append((high, low))
 
-    def _seen(self, link_id: str) -> bool:
+    def __contains__(self, link_id: str) -> bool:
+        """Whether a remembered pass listed ``link_id``."""
         high, low = _halves(link_id)
         for highs, lows in self._passes:
             at = bisect.bisect_left(highs, high)
@@ -99,21 +139,221 @@ def _halves(link_id: str) -> tuple[int, int]:
 
 
 OnPage = Callable[[int, int], None]
-"""Progress callback: (links read so far, a repeat counted again; the latest total count)."""
+"""Progress callback: (links read so far, a repeat counted again; the latest total count).
+
+During a re-read the first number is the distinct links seen so far.
+"""
 
 
 async def fetch_page(
-    client: HarmonyClient, page: int, *, policy: RetryPolicy, budget: RetryBudget
+    client: HarmonyClient,
+    page: int,
+    *,
+    policy: RetryPolicy,
+    budget: RetryBudget,
+    page_size: int = PAGE_SIZE_MAX,
 ) -> Page:
     """One page with retries; ``ScanIncomplete`` when it cannot be had."""
     try:
         return await with_retries(
-            lambda: client.list_page(page, page_size=PAGE_SIZE_MAX), policy, budget
+            lambda: client.list_page(page, page_size=page_size), policy, budget
         )
     except AuthError:
         raise
     except SweeperError as exc:
         raise ScanIncomplete(f"page {page} could not be read: {exc}") from exc
+
+
+class _Walk:
+    """One walk through every page: the records kept, and what the pages said on the way."""
+
+    def __init__(self, keep: Callable[[str], bool] | None) -> None:
+        self.keep = keep
+        self.records: list[Link] = []
+        self.counts: list[int] = []  # each page's count, in the order the answers came
+        self.suspect_pages = 0  # short non-last pages, echoes that differ from the ask
+
+    @property
+    def latest_count(self) -> int:
+        return self.counts[-1] if self.counts else 0
+
+    def drift(self) -> int:
+        """How far ``count`` moved while this walk read its pages (up and down, summed).
+
+        New links make it grow and can hide before the pages read; payments make it drop
+        and shift links into pages already read. A shortfall within this much is drift,
+        unless a page gave other evidence of a wrong walk.
+        """
+        if self.suspect_pages:
+            return 0
+        return sum(abs(after - before) for before, after in itertools.pairwise(self.counts))
+
+
+class _Scan:
+    """One scan: a walk, then up to ``MAX_REREADS`` more while the ids do not add up."""
+
+    def __init__(
+        self,
+        client: HarmonyClient,
+        policy: RetryPolicy,
+        budget: RetryBudget,
+        on_page: OnPage | None,
+    ) -> None:
+        self.client = client
+        self.policy = policy
+        self.budget = budget
+        self.on_page = on_page
+        self.page_size = PAGE_SIZE_MAX
+        self.page_size_known = False
+        self.pages_read = 0
+        self.rereads = 0
+        self.links: list[Link] = []
+        self.walk = _Walk(None)
+
+    def stats(self) -> ScanStats:
+        return ScanStats(
+            pages_read=self.pages_read,
+            links_seen=len(self.links),
+            count_announced=self.walk.latest_count,
+            rereads=self.rereads,
+        )
+
+    async def run(self) -> ScanResult:
+        try:
+            return await self._run()
+        except ScanIncomplete as exc:
+            if exc.stats is None:
+                if self.rereads == 0:  # the first walk's records are not deduplicated yet
+                    self.links = _one_per_id(self.walk.records)
+                exc.stats = self.stats()
+            raise
+
+    async def _run(self) -> ScanResult:
+        self.walk = await self._read(keep=None)
+        self.links = _one_per_id(self.walk.records)
+        seen: ScannedIds | None = None
+        while (short := self.walk.latest_count - len(self.links)) > self.walk.drift():
+            fields = {
+                "links_seen": len(self.links),
+                "count": self.walk.latest_count,
+                "drift": self.walk.drift(),
+                "suspect_pages": self.walk.suspect_pages,
+                "rereads": self.rereads,
+            }
+            if self.rereads >= MAX_REREADS:
+                log.error("scan.short", **fields)
+                raise ScanIncomplete(
+                    f"the scan saw {len(self.links)} distinct PENDING links but the server"
+                    f" announced {self.walk.latest_count}, after {self.rereads} re-reads",
+                    stats=self.stats(),
+                )
+            log.warning("scan.reread", short=short, **fields)
+            self.rereads += 1
+            # Only the ids, 16 bytes each, and only ids not seen yet are kept from a re-read.
+            if seen is None:
+                seen = ScannedIds()
+                seen.add((link.id for link in self.links), remember=True)
+            else:
+                seen.add((link.id for link in self.walk.records), remember=True)
+            self.walk = await self._read(keep=_unseen_by(seen))
+            self.links.extend(self.walk.records)
+        if short > 0:
+            log.info(
+                "scan.drift", short=short, links_seen=len(self.links), count=self.walk.latest_count
+            )
+        stats = self.stats()
+        log.info(
+            "scan.finished",
+            links=len(self.links),
+            pages=self.pages_read,
+            count=stats.count_announced,
+            page_size=self.page_size,
+            rereads=self.rereads,
+        )
+        return ScanResult(
+            links=self.links, pages=self.pages_read, count=stats.count_announced, stats=stats
+        )
+
+    async def _read(self, *, keep: Callable[[str], bool] | None) -> _Walk:
+        """Walk every page once; ``keep`` filters the records by id (all kept without it)."""
+        walk = self.walk = _Walk(keep)
+        first = await self._fetch(1)
+        learning = not self.page_size_known
+        if learning:
+            self._learn_page_size(first)
+        self._absorb(walk, 1, first, check_echo=not learning)
+        last_page = max(1, math.ceil(first.count / self.page_size))
+
+        limiter = anyio.CapacityLimiter(max(1, self.client.pace.concurrency))
+
+        async def fetch_into(page_number: int) -> None:
+            async with limiter:
+                self._absorb(walk, page_number, await self._fetch(page_number))
+
+        with collapse_errors():
+            async with anyio.create_task_group() as tg:
+                for page_number in range(2, last_page + 1):
+                    tg.start_soon(fetch_into, page_number)
+
+        # The count may have grown while we paged (new links): walk on while it says there is
+        # more. Bounded, so that a server whose count keeps growing cannot keep us forever.
+        for next_page in range(last_page + 1, last_page + 1 + MAX_EXTRA_PAGES):
+            if (next_page - 1) * self.page_size >= walk.latest_count:
+                break
+            page = await self._fetch(next_page)
+            self._absorb(walk, next_page, page)
+            if not page.links:
+                break
+        else:
+            raise ScanIncomplete(f"the list kept growing past {MAX_EXTRA_PAGES} extra pages")
+        return walk
+
+    async def _fetch(self, page: int) -> Page:
+        return await fetch_page(
+            self.client, page, policy=self.policy, budget=self.budget, page_size=self.page_size
+        )
+
+    def _learn_page_size(self, first: Page) -> None:
+        """Page by the size page 1 shows: its echo, or fewer items than that on a full page."""
+        asked, served = self.page_size, len(first.links)
+        size = min(first.page_size, asked)
+        if 0 < served < size and served < first.count:
+            size = served  # an echo that says more than the page holds is not believed
+        if size != asked:
+            log.warning(
+                "scan.page_size", asked=asked, echoed=first.page_size, served=served, using=size
+            )
+        self.page_size = size
+        self.page_size_known = True
+
+    def _absorb(self, walk: _Walk, number: int, page: Page, *, check_echo: bool = True) -> None:
+        self.pages_read += 1
+        walk.counts.append(page.count)
+        served = len(page.links)
+        if (check_echo and (page.page_size, page.page) != (self.page_size, number)) or (
+            served < self.page_size and number * self.page_size < page.count
+        ):
+            # Not the page asked for, or short while count says more follow: the offsets
+            # this walk computes cannot be trusted to cover the list.
+            walk.suspect_pages += 1
+            log.warning(
+                "scan.suspect_page",
+                page=number,
+                echoed_page=page.page,
+                page_size=self.page_size,
+                echoed=page.page_size,
+                items=served,
+                count=page.count,
+            )
+        if walk.keep is None:
+            walk.records.extend(page.links)
+            progress = len(walk.records)
+        else:
+            walk.records.extend(link for link in page.links if walk.keep(link.id))
+            progress = len(self.links) + len(walk.records)
+        log.debug("scan.page", page=page.page, items=served, count=page.count)
+        if self.on_page is not None:
+            self.on_page(progress, page.count)
 
 
 async def scan_pending(
@@ -124,49 +364,20 @@ async def scan_pending(
     on_page: OnPage | None = None,
 ) -> ScanResult:
     """Read every PENDING link; raises ``ScanIncomplete`` or ``AuthError``."""
-    records: list[Link] = []
-    latest_count = 0
-    pages_read = 0
+    return await _Scan(client, policy, budget, on_page).run()
 
-    def absorb(page: Page) -> None:
-        nonlocal latest_count, pages_read
-        pages_read += 1
-        latest_count = page.count
-        records.extend(page.links)
-        log.debug("scan.page", page=page.page, items=len(page.links), count=page.count)
-        if on_page is not None:
-            on_page(len(records), latest_count)
 
-    first = await fetch_page(client, 1, policy=policy, budget=budget)
-    absorb(first)
-    last_page = max(1, math.ceil(first.count / PAGE_SIZE_MAX))
+def _unseen_by(known: ScannedIds) -> Callable[[str], bool]:
+    """A filter passing each id that ``known`` lacks, once."""
+    new_ids: set[str] = set()  # only the links a re-read adds: few, unless the walk was wrong
 
-    limiter = anyio.CapacityLimiter(max(1, client.pace.concurrency))
+    def unseen(link_id: str) -> bool:
+        if link_id in new_ids or link_id in known:
+            return False
+        new_ids.add(link_id)
+        return True
 
-    async def fetch_into(page_number: int) -> None:
-        async with limiter:
-            absorb(await fetch_page(client, page_number, policy=policy, budget=budget))
-
-    with collapse_errors():
-        async with anyio.create_task_group() as tg:
-            for page_number in range(2, last_page + 1):
-                tg.start_soon(fetch_into, page_number)
-
-    # The count may have grown while we paged (new links): walk on while it says there is more.
-    # Bounded, so that a server whose count keeps growing cannot keep the scan going forever.
-    for next_page in range(last_page + 1, last_page + 1 + MAX_EXTRA_PAGES):
-        if (next_page - 1) * PAGE_SIZE_MAX >= latest_count:
-            break
-        page = await fetch_page(client, next_page, policy=policy, budget=budget)
-        absorb(page)
-        if not page.links:
-            break
-    else:
-        raise ScanIncomplete(f"the list kept growing past {MAX_EXTRA_PAGES} extra pages")
-
-    links = _one_per_id(records)
-    log.info("scan.finished", links=len(links), pages=pages_read, count=latest_count)
-    return ScanResult(links=links, pages=pages_read, count=latest_count)
+    return unseen
 
 
 def _one_per_id(records: list[Link]) -> list[Link]:

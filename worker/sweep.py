@@ -39,7 +39,7 @@ from worker.records import utc_now
 from worker.report import Report, ReportItem, RunStats, Summary, write_report
 from worker.report_writers import utc_text
 from worker.retry import RetryBudget, RetryPolicy, with_retries
-from worker.scan import ScanIncomplete, ScannedIds, scan_pending
+from worker.scan import ScanIncomplete, ScannedIds, ScanStats, scan_pending
 from worker.settings import Settings
 from worker.taskgroups import collapse_errors
 
@@ -138,6 +138,7 @@ class _Run:
         self.mode: Literal["dry-run", "execute"] = "dry-run" if settings.dry_run else "execute"
         self.items: dict[str, ReportItem] = {}
         self.scanned = ScannedIds()
+        self.scan_stats: ScanStats | None = None  # the latest scan's, for the report
         self.planned_total = 0
         self.retry_policy = RetryPolicy(
             attempts=settings.retry.attempts,
@@ -179,6 +180,7 @@ class _Run:
         except ScanIncomplete as exc:
             log.error("run.aborted", reason=Abort.SCAN_INCOMPLETE, error=str(exc))
             aborted = Abort.SCAN_INCOMPLETE
+            self.scan_stats = exc.stats or self.scan_stats
         finally:
             structlog.contextvars.unbind_contextvars("run_id")
         items = tuple(self.items.values())
@@ -188,6 +190,7 @@ class _Run:
             rate_limited=self.pace.snapshot().rate_limited,
             retries=self.budget.retries,
             duration_seconds=(finished - started).total_seconds(),
+            scan=None if self.scan_stats is None else self.scan_stats.to_json_dict(),
         )
         report = Report(
             run_id=self.run_id,
@@ -269,6 +272,7 @@ class _Run:
                         on_page=self.observer.scan_progress,
                     )
                     result = scan.links
+                    self.scan_stats = scan.stats
                 else:
                     result = await self._look_up(client, self.policies.manifest_ids)
                 tg.cancel_scope.cancel()

@@ -95,6 +95,24 @@ def test_cli_serves_pending_links_stops_on_sigterm_and_keeps_its_db(tmp_path: Pa
         assert second.stop() == 0
 
 
+@pytest.mark.timeout(90)
+def test_cli_list_knob_flags_shape_the_list() -> None:
+    running = RunningCli(
+        "--seed", "60", "--api-key", "k1", "--page-size-cap", "4", "--page-size-echo",
+        "requested", "--list-order", "oldest_first", "--unstable-ties",
+    )  # fmt: skip
+    try:
+        status, page = running.get("/api/one-time-payment?pageSize=10", "k1")
+        assert status == 200
+        assert page["pageSize"] == 10  # the asked size, echoed as the knob says
+        items: list[dict[str, str]] = page["items"]  # type: ignore[assignment]
+        assert len(items) == 4
+        created = [item["createdAt"] for item in items]
+        assert created == sorted(created)
+    finally:
+        assert running.stop() == 0
+
+
 def test_help_lists_every_knob_as_a_flag() -> None:
     result = CliRunner().invoke(cli, ["sandbox", "--help"])
     assert result.exit_code == 0
@@ -106,7 +124,15 @@ def test_help_lists_every_knob_as_a_flag() -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["--fault-rate", "1.5"], ["--rate-limit", "0"], ["--port", "-1"], ["--latency-ms", "-5"]],
+    [
+        ["--fault-rate", "1.5"],
+        ["--rate-limit", "0"],
+        ["--port", "-1"],
+        ["--latency-ms", "-5"],
+        ["--page-size-cap", "0"],
+        ["--page-size-echo", "asked"],
+        ["--list-order", "random"],
+    ],
 )
 def test_bad_flags_are_usage_errors(args: list[str]) -> None:
     result = CliRunner().invoke(sandbox_command, args)
