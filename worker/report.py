@@ -13,6 +13,10 @@ creating one. The file is replaced atomically (temp file in the same directory, 
 ``os.replace``), so a reader never sees half a report and an older one survives a crash.
 The temp file comes from ``tempfile.mkstemp``, so the report is readable by its owner only:
 it carries customers' references and amounts.
+
+When the report cannot be written where asked (disk full, a path that changed under the
+run), ``write_fallback`` puts it beside the intended path or in the system temp directory
+under a new name; the runner says where, and as a last resort logs the JSON document itself.
 """
 
 from __future__ import annotations
@@ -223,8 +227,13 @@ def report_format(path: Path) -> ReportFormat:
 
 def write_report(report: Report, path: Path) -> None:
     """Write ``report`` to ``path`` in the format its extension names, atomically."""
+    write_atomically(path, report_renderer(report, path))
+
+
+def report_renderer(report: Report, path: Path) -> Callable[[TextIO], None]:
+    """What writes ``report`` into a stream in the format ``path``'s extension names."""
     writer = _WRITERS[report_format(path)]
-    write_atomically(path, lambda stream: writer.write(report, stream))
+    return lambda stream: writer.write(report, stream)
 
 
 def write_atomically(path: Path, render: Callable[[TextIO], None]) -> None:
@@ -250,6 +259,33 @@ def write_atomically(path: Path, render: Callable[[TextIO], None]) -> None:
             os.unlink(temp_name)
         raise
     _fsync_directory(path.parent)
+
+
+def fallback_directories(path: Path) -> tuple[Path, ...]:
+    """Where a report meant for ``path`` goes when ``path`` fails: beside it, then the temp dir."""
+    return (path.parent, Path(tempfile.gettempdir()))
+
+
+def write_fallback(path: Path, directory: Path, render: Callable[[TextIO], None]) -> Path:
+    """Write the report meant for ``path`` into ``directory`` under a new name; returns it.
+
+    ``mkstemp`` picks a name no other file has (``last.fallback-k3j9.json`` for
+    ``last.json``), so a fallback never replaces anything, and it is private to its owner.
+    """
+    descriptor, name = tempfile.mkstemp(
+        dir=directory, prefix=f"{path.stem}.fallback-", suffix=path.suffix
+    )
+    try:
+        with open(descriptor, "w", encoding="utf-8", newline="") as stream:
+            render(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+    except BaseException:
+        # Re-raised at once: a half-written fallback must not pass for the report.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+        raise
+    return Path(name)
 
 
 def _fsync_directory(directory: Path) -> None:
