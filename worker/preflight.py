@@ -2,8 +2,9 @@
 
 ``--report`` is written after irreversible cancels, ``--audit-log`` and ``--lock-file`` are
 opened before the sweep: a typo in any of them must fail the run while failing is free.
-Each path's directory must exist and be a directory, the path must not be a directory, and
-the directory must take a new file. That last check creates and removes a temp file
+Each path's directory must exist and be a directory, the path must be a regular file or not
+exist yet (the report is renamed into place: over ``/dev/null`` that would replace the
+device), and the directory must take a new file. That last check creates and removes a temp file
 (``tempfile.TemporaryFile``) rather than asking ``os.access``: access(2) answers "yes" to
 root for any mode bits, while a real create meets what the write will meet (read-only
 file system, quota, permissions, a full inode table).
@@ -34,6 +35,8 @@ def check_writable_file(path: Path, *, option: str) -> None:
     directory = path.parent
     if path.is_dir():
         raise ConfigError(f"{option} {path}: is a directory, not a file")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{option} {path}: is not a regular file")
     if not directory.exists():
         raise ConfigError(f"{option} {path}: directory {directory} does not exist")
     if not directory.is_dir():

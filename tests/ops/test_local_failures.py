@@ -74,6 +74,11 @@ def _under_a_file(tmp: Path, name: str) -> Path:
     return tmp / "plain-file" / name
 
 
+def _a_fifo(tmp: Path, name: str) -> Path:
+    os.mkfifo(tmp / name)
+    return tmp / name
+
+
 def _read_only_fs(tmp: Path, name: str) -> Path:
     return Path("/proc") / f"{uuid.uuid4().hex}-{name}"
 
@@ -82,6 +87,7 @@ _PATH_KINDS = {
     "missing folder": (_missing_folder, "does not exist"),
     "a directory": (_a_directory, "is a directory"),
     "under a regular file": (_under_a_file, "is not a directory"),
+    "a FIFO": (_a_fifo, "is not a regular file"),
     "read-only file system": (_read_only_fs, "cannot write in /proc"),
 }
 _OPTIONS = {"--report": "report.json", "--audit-log": "audit.jsonl", "--lock-file": "run.lock"}
@@ -185,7 +191,7 @@ def test_a_full_disk_exits_7_with_the_report_on_stderr(
     assert [event["path"] for event in failed] == [
         str(report),
         str(report.parent),
-        failed[2]["path"],  # the system temp directory
+        tempfile.gettempdir(),  # the child inherits this process's TMPDIR
     ]
     assert {event["error"] for event in failed} == {"File too large"}
     (fallback,) = [event for event in logged if event["event"] == "report.fallback"]
