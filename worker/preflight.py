@@ -46,4 +46,6 @@ def check_writable_file(path: Path, *, option: str) -> None:
             pass
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise ConfigError(f"{option} {path}: cannot write in {directory}: {reason}") from None
+        raise ConfigError(
+            f"{option} {path}: cannot create a file in {directory}: {reason}"
+        ) from None

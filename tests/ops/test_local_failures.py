@@ -88,7 +88,7 @@ _PATH_KINDS = {
     "a directory": (_a_directory, "is a directory"),
     "under a regular file": (_under_a_file, "is not a directory"),
     "a FIFO": (_a_fifo, "is not a regular file"),
-    "read-only file system": (_read_only_fs, "cannot write in /proc"),
+    "read-only file system": (_read_only_fs, "cannot create a file in /proc"),
 }
 _OPTIONS = {"--report": "report.json", "--audit-log": "audit.jsonl", "--lock-file": "run.lock"}
 
@@ -240,3 +240,44 @@ def test_a_report_that_cannot_go_where_asked_goes_to_a_named_fallback_file(
     assert fallback["path"] == str(path)
     assert logs[0]["event"] == "report.write_failed"
     assert logs[0]["path"] == str(path)
+
+
+def test_several_organizations_on_a_full_disk_exit_7_with_the_combined_report(
+    threaded_sandbox: ThreadedSandbox, tmp_path: Path
+) -> None:
+    admin = threaded_sandbox.server.admin
+    config = ["rate = 200", "[policies]", 'expiring_within = "1h"']
+    keys: dict[str, str] = {}
+    ids: dict[str, set[str]] = {}
+    for org in ("acme-mx", "globex-mx"):
+        created = threaded_sandbox.call(admin.create_org, org, api_key=f"key-{uuid.uuid4().hex}")
+        rows = threaded_sandbox.call(
+            admin.add_links, [link(expires_in=SOON) for _ in range(15)], api_key=created["api_key"]
+        )
+        ids[org] = {row["id"] for row in rows}
+        env_name = "KEY_" + org.upper().replace("-", "_")
+        keys[env_name] = created["api_key"]
+        config += ["", "[[orgs]]", f'name = "{org}"', f'api_key_env = "{env_name}"']
+    config_file = tmp_path / "orgs.toml"
+    config_file.write_text("\n".join(config) + "\n")
+    report = tmp_path / "combined.json"
+
+    result = subprocess.run(
+        [str(_SCRIPT), "run", "--config", str(config_file), "--yes", "--report", str(report)],
+        env={**os.environ, "HARMONY_BASE_URL": threaded_sandbox.server.base_url, **keys},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        preexec_fn=_small_disk,
+    )
+
+    assert result.returncode == ExitCode.REPORT_FALLBACK, result.stderr
+    assert "Traceback" not in result.stderr
+    for key in keys.values():
+        assert key not in result.stderr + result.stdout
+    (fallback,) = [e for e in events(result.stderr) if e["event"] == "report.fallback"]
+    assert fallback["written_to"] == "stderr"
+    sections = {s["organization"]: s for s in fallback["report"]["organizations"]}
+    assert {org: {item["id"] for item in s["items"]} for org, s in sections.items()} == ids
+    assert fallback["report"]["summary"]["cancelled"] == sum(len(v) for v in ids.values())
