@@ -8,6 +8,7 @@ ends, however it ends, which is exactly the property an unattended job needs.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from collections.abc import Iterator
@@ -42,9 +43,11 @@ def exclusive_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             raise AlreadyRunning(path) from exc
-        # The holder's pid, for an operator wondering who holds it; the lock is the flock.
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        # The holder's pid, for an operator wondering who holds it; the lock is the flock,
+        # so a full disk that refuses these few bytes must not stop the run.
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the flock

@@ -6,11 +6,13 @@ run's report back as a manifest, so every value must round-trip. Money never goe
 *strings* in JSON (``"1000"``, never ``"1E+3"``). Timestamps are ISO-8601 UTC ending in
 ``Z``. How each format looks lives in ``worker.report_writers``.
 
-The CLI calls ``report_format`` before any request, so a bad ``--report`` fails with exit 2
-and nothing sent. ``write_report`` creates missing parent directories: the report is written
-after irreversible cancellations, and losing it to a missing folder would be worse than
-creating one. The file is replaced atomically (temp file in the same directory, fsync,
-``os.replace``), so a reader never sees half a report and an older one survives a crash.
+The CLI calls ``report_format`` and checks the path (``worker.preflight``: its folder must
+exist and take a file) before any request, so a bad ``--report`` fails with exit 2 and
+nothing sent. ``write_report`` itself still creates missing parent directories, for callers
+of the Python API: the report is written after irreversible cancellations, and losing it to
+a missing folder would be worse than creating one. The file is replaced atomically (temp
+file in the same directory, fsync, ``os.replace``), so a reader never sees half a report and
+an older one survives a crash.
 The temp file comes from ``tempfile.mkstemp``, so the report is readable by its owner only:
 it carries customers' references and amounts.
 

@@ -170,6 +170,7 @@ def test_a_full_disk_exits_7_with_the_report_on_stderr(
     )
     report = tmp_path / "last.json"
     lock = tmp_path / "run.lock"
+    audit = tmp_path / "audit.jsonl"
 
     result = run_cli(
         threaded_sandbox,
@@ -177,6 +178,8 @@ def test_a_full_disk_exits_7_with_the_report_on_stderr(
         str(report),
         "--lock-file",
         str(lock),
+        "--audit-log",
+        str(audit),
         api_key=canary,
         preexec_fn=_small_disk,
     )
@@ -204,6 +207,13 @@ def test_a_full_disk_exits_7_with_the_report_on_stderr(
     for link_id in ids:
         state = threaded_sandbox.call(admin.link, link_id)
         assert state["status"] == "CANCELLED"
+    # The audit file filled up mid-run: said once, cut back to whole lines, run unharmed.
+    (audit_failed,) = [event for event in logged if event["event"] == "audit.write_failed"]
+    assert audit_failed["path"] == str(audit)
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert 0 < len(lines) < len(added)
+    assert {line["id"] for line in lines} <= ids
+    assert audit.read_text().endswith("\n")
 
 
 def _render(stream: Any) -> None:
