@@ -8,34 +8,46 @@ ends, however it ends, which is exactly the property an unattended job needs.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from worker.errors import SweeperError
+from worker.errors import ConfigError, SweeperError
 
 
 class AlreadyRunning(SweeperError):
     """Another run holds the lock file: this one must not send anything."""
 
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path}: another run holds the lock")
+        self.path = path
+
 
 @contextmanager
 def exclusive_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive, non-blocking flock on ``path`` for the block's duration."""
+    """Hold an exclusive, non-blocking flock on ``path`` for the block's duration.
+
+    ``AlreadyRunning`` only when another process holds the lock; a lock file that cannot be
+    opened (missing folder, a directory) is a ``ConfigError``, not a reason to think so.
+    """
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as exc:
-        raise AlreadyRunning(f"{path}: cannot open the lock file: {exc.strerror}") from exc
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"--lock-file {path}: cannot open: {reason}") from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise AlreadyRunning(f"{path}: another run holds the lock") from exc
-        # The holder's pid, for an operator wondering who holds it; the lock is the flock.
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+            raise AlreadyRunning(path) from exc
+        # The holder's pid, for an operator wondering who holds it; the lock is the flock,
+        # so a full disk that refuses these few bytes must not stop the run.
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the flock

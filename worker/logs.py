@@ -37,6 +37,11 @@ catalogue, with the fields each event carries (``run_id`` is bound to every even
     run.locked             lock_file, error: another run holds --lock-file (exit 5)
     run.no_organizations   shard: this shard owns no organization (exit 0)
     run.crashed            a bug: the traceback (redacted)
+    run.failed             error, error_type, exit_code: an expected error no report covers
+    report.write_failed    path, error: the report (or a fallback) could not be written there
+    report.fallback        path, written_to (a file, or "stderr" with the JSON in report):
+                           where the report went instead (critical; exit 7)
+    audit.write_failed     path, error: --audit-log stopped taking lines; the run goes on
     run.finished           mode, aborted, requests, rate_limited, retries and the summary's
                            counts: the one canonical summary line of a run (per organization)
     metrics.pushed         gateway (scheme://host:port), job, organization, exit_code

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
@@ -105,8 +105,13 @@ def organizations_json(reports: Sequence[OrgReport]) -> dict[str, Any]:
 
 def write_organizations_report(reports: Sequence[OrgReport], path: Path) -> None:
     """Write the combined report; the format follows the extension, as for one organization."""
+    write_atomically(path, organizations_renderer(reports, path))
+
+
+def organizations_renderer(reports: Sequence[OrgReport], path: Path) -> Callable[[TextIO], None]:
+    """What writes the combined report into a stream in the format ``path`` names."""
     fmt = report_format(path)
-    write_atomically(path, lambda stream: _render(reports, fmt, stream))
+    return lambda stream: _render(reports, fmt, stream)
 
 
 def _render(reports: Sequence[OrgReport], fmt: ReportFormat, stream: TextIO) -> None:

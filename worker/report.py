@@ -6,13 +6,19 @@ run's report back as a manifest, so every value must round-trip. Money never goe
 *strings* in JSON (``"1000"``, never ``"1E+3"``). Timestamps are ISO-8601 UTC ending in
 ``Z``. How each format looks lives in ``worker.report_writers``.
 
-The CLI calls ``report_format`` before any request, so a bad ``--report`` fails with exit 2
-and nothing sent. ``write_report`` creates missing parent directories: the report is written
-after irreversible cancellations, and losing it to a missing folder would be worse than
-creating one. The file is replaced atomically (temp file in the same directory, fsync,
-``os.replace``), so a reader never sees half a report and an older one survives a crash.
+The CLI calls ``report_format`` and checks the path (``worker.preflight``: its folder must
+exist and take a file) before any request, so a bad ``--report`` fails with exit 2 and
+nothing sent. ``write_report`` itself still creates missing parent directories, for callers
+of the Python API: the report is written after irreversible cancellations, and losing it to
+a missing folder would be worse than creating one. The file is replaced atomically (temp
+file in the same directory, fsync, ``os.replace``), so a reader never sees half a report and
+an older one survives a crash.
 The temp file comes from ``tempfile.mkstemp``, so the report is readable by its owner only:
 it carries customers' references and amounts.
+
+When the report cannot be written where asked (disk full, a path that changed under the
+run), ``write_fallback`` puts it beside the intended path or in the system temp directory
+under a new name; the runner says where, and as a last resort logs the JSON document itself.
 """
 
 from __future__ import annotations
@@ -227,8 +233,13 @@ def report_format(path: Path) -> ReportFormat:
 
 def write_report(report: Report, path: Path) -> None:
     """Write ``report`` to ``path`` in the format its extension names, atomically."""
+    write_atomically(path, report_renderer(report, path))
+
+
+def report_renderer(report: Report, path: Path) -> Callable[[TextIO], None]:
+    """What writes ``report`` into a stream in the format ``path``'s extension names."""
     writer = _WRITERS[report_format(path)]
-    write_atomically(path, lambda stream: writer.write(report, stream))
+    return lambda stream: writer.write(report, stream)
 
 
 def write_atomically(path: Path, render: Callable[[TextIO], None]) -> None:
@@ -254,6 +265,33 @@ def write_atomically(path: Path, render: Callable[[TextIO], None]) -> None:
             os.unlink(temp_name)
         raise
     _fsync_directory(path.parent)
+
+
+def fallback_directories(path: Path) -> tuple[Path, ...]:
+    """Where a report meant for ``path`` goes when ``path`` fails: beside it, then the temp dir."""
+    return (path.parent, Path(tempfile.gettempdir()))
+
+
+def write_fallback(path: Path, directory: Path, render: Callable[[TextIO], None]) -> Path:
+    """Write the report meant for ``path`` into ``directory`` under a new name; returns it.
+
+    ``mkstemp`` picks a name no other file has (``last.fallback-k3j9.json`` for
+    ``last.json``), so a fallback never replaces anything, and it is private to its owner.
+    """
+    descriptor, name = tempfile.mkstemp(
+        dir=directory, prefix=f"{path.stem}.fallback-", suffix=path.suffix
+    )
+    try:
+        with open(descriptor, "w", encoding="utf-8", newline="") as stream:
+            render(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+    except BaseException:
+        # Re-raised at once: a half-written fallback must not pass for the report.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+        raise
+    return Path(name)
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -1,14 +1,17 @@
 """What ``harmony-sweeper run`` does around the sweep itself, for attended and cron runs.
 
-Validate every organization up front, take the lock, sweep (draining on a signal), write
-the report, push the metrics, and name the exit code. The CLI parses; this runs.
+Validate every organization and every local path up front, take the lock, sweep (draining
+on a signal), write the report (to a fallback when it cannot go where asked), push the
+metrics, and name the exit code. The CLI parses and maps errors to exit codes; this runs.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
+from pathlib import Path
+from typing import TextIO
 
 import anyio
 import structlog
@@ -17,16 +20,24 @@ from rich.console import Console
 from worker.audit import AuditLog
 from worker.errors import ConfigError
 from worker.exit_codes import ExitCode, exit_code_for_report, exit_code_for_signal, worst
-from worker.lock import AlreadyRunning, exclusive_lock
+from worker.lock import exclusive_lock
 from worker.metrics import push_metrics
 from worker.organizations import (
     OrgReport,
     OrgSweep,
+    organizations_json,
+    organizations_renderer,
     sweep_organizations,
-    write_organizations_report,
 )
 from worker.policies import policies_from_settings
+from worker.preflight import check_local_paths
 from worker.progress import SweepProgress, summary_table
+from worker.report import (
+    fallback_directories,
+    report_renderer,
+    write_atomically,
+    write_fallback,
+)
 from worker.settings import Settings
 from worker.signals import run_until_signalled
 from worker.terminal import TerminalConfirm, TerminalObserver
@@ -40,12 +51,12 @@ def plan_organizations(settings: Settings) -> tuple[OrgSweep, ...]:
     Every organization's policies are loaded and checked, not only the shard's: a config
     error fails every shard alike, before any of them sends a request.
     """
-    several = bool(settings.orgs)
     planned = []
     for org in settings.organizations():
         policies = policies_from_settings(org.settings)
-        # With several organizations the report is one document, written by the runner.
-        org_settings = org.settings.model_copy(update={"report": None}) if several else org.settings
+        # The runner writes the report (one document for several organizations), so that
+        # a report that cannot be written where asked goes to a fallback it can name.
+        org_settings = org.settings.model_copy(update={"report": None})
         planned.append(OrgSweep(org.name, org_settings, policies))
     shard = settings.shard
     return tuple(org for org in planned if shard is None or shard.owns(org.name))
@@ -70,29 +81,34 @@ def check_attendance(settings: Settings, *, yes: bool, interactive: bool) -> Non
 def execute(
     settings: Settings, orgs: Sequence[OrgSweep], *, yes: bool, console: Console
 ) -> ExitCode:
-    """Run the sweep of ``orgs`` as the CLI does; returns the process's exit code."""
+    """Run the sweep of ``orgs`` as the CLI does; returns the process's exit code.
+
+    Raises ``ConfigError`` for a local path that cannot be used and ``AlreadyRunning`` for
+    a held lock, both before any request; the CLI maps them to exit codes.
+    """
+    # Before the shard check: a bad path fails every shard alike, as a bad config does.
+    check_local_paths(settings)
     if not orgs:
         log.warning("run.no_organizations", shard=str(settings.shard))
         return ExitCode.OK
-    try:
-        with ExitStack() as stack:
-            if settings.lock_file is not None:
-                stack.enter_context(exclusive_lock(settings.lock_file))
-            audit = (
-                stack.enter_context(AuditLog(settings.audit_log))
-                if settings.audit_log is not None
-                else None
-            )
-            reports, signal_number = anyio.run(_sweep, orgs, yes, console, audit)
-    except AlreadyRunning as exc:
-        log.warning("run.locked", lock_file=str(settings.lock_file), error=str(exc))
-        return ExitCode.LOCKED
-    if settings.orgs and settings.report is not None:
-        write_organizations_report(reports, settings.report)
+    with ExitStack() as stack:
+        if settings.lock_file is not None:
+            stack.enter_context(exclusive_lock(settings.lock_file))
+        audit = (
+            stack.enter_context(AuditLog(settings.audit_log))
+            if settings.audit_log is not None
+            else None
+        )
+        reports, signal_number = anyio.run(_sweep, orgs, yes, console, audit)
+        # Under the lock: the next run must not start before this report is in place.
+        where_asked = _write_report(settings, reports)
     codes = [exit_code_for_report(entry.report, signal_number=signal_number) for entry in reports]
     if signal_number is not None and len(reports) < len(orgs):
         # Organizations a signal kept from starting count as interrupted too.
         codes.append(exit_code_for_signal(signal_number))
+    if not where_asked:
+        # The report is one for all: each organization's status (and metric) says so too.
+        codes = [worst((code, ExitCode.REPORT_FALLBACK)) for code in codes]
     if settings.pushgateway is not None:
         for entry, code in zip(reports, codes, strict=False):
             if entry.report.stats is None:
@@ -109,6 +125,52 @@ def execute(
         for entry in reports:
             console.print(summary_table(entry.report))
     return worst(codes)
+
+
+def _write_report(settings: Settings, reports: Sequence[OrgReport]) -> bool:
+    """Write the run's report; False when it had to go to a fallback (logged where)."""
+    path = settings.report
+    if path is None or not (settings.orgs or reports):
+        return True
+    if settings.orgs:
+        render = organizations_renderer(reports, path)
+        document = lambda: organizations_json(reports)  # noqa: E731 (built only if needed)
+    else:
+        (entry,) = reports
+        render = report_renderer(entry.report, path)
+        document = entry.report.to_json_dict
+    return deliver_report(path, render, document)
+
+
+def deliver_report(
+    path: Path, render: Callable[[TextIO], None], document: Callable[[], object]
+) -> bool:
+    """Write the report to ``path``, else to the first fallback that takes it; say where.
+
+    The cancels it records cannot be undone, so the outcome must survive a full disk: after
+    the files, the last resort is the JSON document itself, as one log line on stderr.
+    ``report.fallback`` is logged at critical, the top level: no ``[logging] level`` hides it.
+    """
+    try:
+        write_atomically(path, render)
+    except OSError as exc:
+        log.error("report.write_failed", path=str(path), error=_reason(exc))
+    else:
+        return True
+    for directory in fallback_directories(path):
+        try:
+            written = write_fallback(path, directory, render)
+        except OSError as exc:
+            log.error("report.write_failed", path=str(directory), error=_reason(exc))
+            continue
+        log.critical("report.fallback", path=str(path), written_to=str(written))
+        return False
+    log.critical("report.fallback", path=str(path), written_to="stderr", report=document())
+    return False
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
 
 
 async def _sweep(

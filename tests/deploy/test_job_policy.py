@@ -68,6 +68,10 @@ _EXIT_CODE_DECISIONS = {
     ExitCode.USAGE: _FAIL,
     ExitCode.UNAUTHORIZED: _FAIL,
     ExitCode.SAFETY_ABORT: _FAIL,
+    # The cancels are done and the outcome is in the fallback the log names: a retry sweeps
+    # again (idempotent, but it writes a report of what is left), and if it succeeds the Job
+    # ends Complete, hiding that the first run's outcome sits in a fallback. A person looks.
+    ExitCode.REPORT_FALLBACK: _FAIL,
     # Only plain cron uses --lock-file; under a CronJob (concurrencyPolicy Forbid) it cannot
     # happen, and a later schedule is the retry.
     ExitCode.LOCKED: _RETRY,

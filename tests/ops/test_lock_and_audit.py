@@ -70,6 +70,7 @@ def test_audit_log_has_one_line_per_cancellation_across_runs(
         admin.add_links, [link(expires_in=SOON, external_id=f"order-{n}") for n in range(3)]
     )
     audit = tmp_path / "audit" / "cancellations.jsonl"
+    audit.parent.mkdir()  # a missing folder is a configuration error (exit 2)
 
     one = run_cli(threaded_sandbox, "--expiring-within", "1h", "--yes", "--audit-log", str(audit))
     second = threaded_sandbox.call(admin.add_links, [link(expires_in=SOON)])
