@@ -8,10 +8,13 @@
 - 4: safety abort: plan over --max-cancellations, failure threshold, incomplete scan,
   confirmation declined.
 - 5: another run holds --lock-file; nothing sent.
+- 6: the API could not be reached (DNS, refused, TLS, no answer within the scan deadline)
+  before anything was cancelled; nothing cancelled. Unreachable later, during the cancels,
+  those links end ``failed`` (exit 1); on a later pass's scan, an incomplete scan (exit 4).
 - 130 / 143: interrupted by SIGINT / SIGTERM; in-flight requests drained, report written.
 
 With several organizations, the process exits with the worst of theirs: interrupted, then
-3, then 4, then 1, then 0.
+3, then 4, then 6, then 1, then 0.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class ExitCode(enum.IntEnum):
     UNAUTHORIZED = 3
     SAFETY_ABORT = 4
     LOCKED = 5
+    UNREACHABLE = 6
     SIGINT = 128 + signal.SIGINT
     SIGTERM = 128 + signal.SIGTERM
 
@@ -45,6 +49,7 @@ _ABORTS = {
     Abort.SCAN_INCOMPLETE: ExitCode.SAFETY_ABORT,
     Abort.DECLINED: ExitCode.SAFETY_ABORT,
     Abort.UNAUTHORIZED: ExitCode.UNAUTHORIZED,
+    Abort.UNREACHABLE: ExitCode.UNREACHABLE,
 }
 
 
@@ -81,6 +86,7 @@ _SEVERITY = (
     ExitCode.SIGINT,
     ExitCode.UNAUTHORIZED,
     ExitCode.SAFETY_ABORT,
+    ExitCode.UNREACHABLE,
     ExitCode.FAILURES,
     ExitCode.OK,
 )

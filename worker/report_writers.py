@@ -178,6 +178,8 @@ class MarkdownReportWriter:
         ]
         if report.aborted is not None:
             lines.append(f"- **Stopped early:** {markdown_cell(str(report.aborted))}")
+        if report.abort_detail is not None:
+            lines.append(f"- Cause: {markdown_cell(report.abort_detail)}")
         lines += ["", "## Policies", ""]
         policies = json_ready(report.policies)
         lines += [
