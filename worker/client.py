@@ -155,10 +155,10 @@ class HarmonyClient:
     def silence(self, now: float | None = None) -> Silence | None:
         """How long the API has owed an answer (``time.monotonic`` seconds); None if it does not.
 
-        It owes one while a request is out, or after an attempt went unanswered (a retry is
-        coming), counted from the last answer or the first request since.
+        Counted from the last answer, or from the first request after it: while a request
+        is out, after one went unanswered (a retry may follow), or was abandoned (a deadline).
         """
-        if self._silent_since is None or (not self._in_flight and self.last_failure is None):
+        if self._silent_since is None:
             return None
         now = time.monotonic() if now is None else now
         failure = None if self.last_failure is None else self.last_failure.reason
