@@ -68,6 +68,9 @@ _EXIT_CODE_DECISIONS = {
     ExitCode.USAGE: _FAIL,
     ExitCode.UNAUTHORIZED: _FAIL,
     ExitCode.SAFETY_ABORT: _FAIL,
+    # Nothing was cancelled; a network or DNS blip may pass by the next pod, and a bad
+    # certificate costs a few seconds per retry before the Job fails.
+    ExitCode.UNREACHABLE: _RETRY,
     # Only plain cron uses --lock-file; under a CronJob (concurrencyPolicy Forbid) it cannot
     # happen, and a later schedule is the retry.
     ExitCode.LOCKED: _RETRY,
