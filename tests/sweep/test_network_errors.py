@@ -10,7 +10,9 @@ import os
 import pty
 import subprocess
 import sys
+import uuid
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ import pytest
 import trustme
 from structlog.testing import capture_logs
 
+from sandbox.testing import SandboxServer
 from worker.exit_codes import ExitCode, exit_code_for_report
 from worker.outcomes import Abort
 from worker.policies import policies_from_settings
@@ -25,7 +28,7 @@ from worker.report import Report, ReportItem
 from worker.settings import Settings, load_settings
 from worker.sweep import sweep
 
-from .helpers import FAST_RETRIES
+from .helpers import FAST_RETRIES, link, settings_for, statuses
 from .netfaults import MISSING_HOST, SilentServer, free_port, missing_host_fails_fast
 from .test_confirm import _read_until
 
@@ -44,9 +47,10 @@ def _environ(base_url: str, **extra: str) -> dict[str, str]:
     return {"HARMONY_API_KEY": CANARY, "HARMONY_BASE_URL": base_url, **_QUICK, **extra}
 
 
-def _settings(base_url: str, **extra: str) -> Settings:
+def _settings(base_url: str, *, manifest: Path | None = None, **extra: str) -> Settings:
     # A live run (no dry run): it must still cancel nothing.
-    return load_settings(environ=_environ(base_url, **extra), expiring_within="1h", rate="50")
+    policy = {"expiring_within": "1h"} if manifest is None else {"manifest": str(manifest)}
+    return load_settings(environ=_environ(base_url, **extra), rate="50", **policy)
 
 
 async def _run(settings: Settings, observer: Any = None) -> tuple[Report, list[dict[str, Any]]]:
@@ -82,16 +86,27 @@ def untrusted_tls() -> Any:
         yield server
 
 
+@pytest.mark.parametrize("gathering", ["scan", "manifest look-ups"])
 async def test_an_untrusted_certificate_is_named_and_not_retried(
-    untrusted_tls: SilentServer,
+    untrusted_tls: SilentServer, tmp_path: Path, gathering: str
 ) -> None:
-    report, logs = await _run(_settings(untrusted_tls.base_url))
+    manifest = None
+    if gathering != "scan":  # ids alone: one GET each, and the first one stops the run
+        manifest = tmp_path / "approved.csv"
+        manifest.write_text("id\n" + "".join(f"{uuid.uuid4()}\n" for _ in range(3)))
+
+    report, logs = await _run(_settings(untrusted_tls.base_url, manifest=manifest))
 
     _assert_unreachable(report, logs, "certificate", "TLS certificate verify failed for 127.0.0.1")
-    assert untrusted_tls.connections == 1
     assert report.stats is not None
-    assert report.stats.requests_by_class == {"no_answer": 1}
     assert report.stats.retries == 0
+    if manifest is None:
+        assert untrusted_tls.connections == 1
+        assert report.stats.requests_by_class == {"no_answer": 1}
+    else:  # look-ups run concurrently: at most one attempt per id, and no item failed
+        assert untrusted_tls.connections <= 3
+        assert report.stats.requests_by_class["no_answer"] <= 3
+        assert report.summary.failed == 0
 
 
 async def test_a_host_that_does_not_exist_is_named_and_not_retried() -> None:
@@ -134,6 +149,33 @@ async def test_a_server_that_never_answers_is_bounded_by_the_scan_deadline() -> 
         report, logs = await _run(_settings(server.base_url, **slow))
 
     _assert_unreachable(report, logs, "deadline", "within the scan deadline (2s)")
+
+
+async def test_a_later_pass_that_cannot_scan_after_cancels_is_an_incomplete_scan(
+    sandbox: SandboxServer,
+) -> None:
+    # Exit 6 promises that nothing was cancelled. Once pass 1 has cancelled, a pass 2 whose
+    # scan gets no answer is an incomplete scan (exit 4), its cause still named.
+    rows = await sandbox.admin.add_links([link(expires_in=timedelta(minutes=10))])
+
+    async def confirm(items: Sequence[ReportItem]) -> bool:
+        # Asked after pass 1's scan, before its cancels: from now on every list resets.
+        await sandbox.admin.set_knobs(reset_rate=1.0, fault_routes=["list"])
+        return True
+
+    settings = settings_for(sandbox, expiring_within="1h")
+    with capture_logs() as logs:
+        report = await sweep(settings, policies_from_settings(settings), confirm=confirm)
+
+    assert report.summary.cancelled == 1
+    assert set((await statuses(sandbox)).values()) == {"CANCELLED"}
+    assert [row["id"] for row in rows] == [item.id for item in report.items]
+    assert report.aborted == Abort.SCAN_INCOMPLETE
+    assert exit_code_for_report(report) is ExitCode.SAFETY_ABORT
+    assert report.abort_detail is not None
+    assert "127.0.0.1" in report.abort_detail
+    [event] = _events(logs, "api.unreachable")
+    assert event["cause"] == "reset"
 
 
 class _Recorder:
