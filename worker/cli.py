@@ -34,9 +34,11 @@ _ENV_HELP = "\b\nEnvironment (flags win over it; it wins over --config):\n" + "\
 _EXIT_HELP = (
     "\b\nExit codes: 0 done; 1 some cancellations failed; 2 usage or configuration error, "
     "nothing sent; 3 the API refused the key; 4 safety abort (plan over the cap, failure "
-    "threshold, incomplete scan, declined); 5 another run holds --lock-file; 7 finished, "
-    "but the report went to the fallback a report.fallback log line names; 130/143 "
-    "interrupted (SIGINT/SIGTERM), report written. Several organizations: the worst of theirs."
+    "threshold, incomplete scan, declined); 5 another run holds --lock-file; 6 the API "
+    "could not be reached (DNS, refused, TLS, no answer by the scan deadline), nothing "
+    "cancelled; 7 finished, but the report went to the fallback a report.fallback log line "
+    "names; 130/143 interrupted (SIGINT/SIGTERM), report written. Several organizations: "
+    "the worst of theirs."
 )
 
 

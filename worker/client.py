@@ -9,11 +9,18 @@ earlier attempts saw.
 A cancel given ``send_before`` is checked against the client's clock after the pace's wait
 (limiter slot, shared pause), the last wait before its bytes leave: when that moment has
 come, nothing is sent and ``cancel`` returns ``TooLate``, an expected answer, not an error.
+
+A request that got no answer becomes ``NoResponse`` (retried) or ``Unreachable`` (not:
+retrying cannot fix a certificate or a host name that does not exist), with the cause in
+plain words; ``HarmonyClient.silence`` tells how long the API has owed an answer.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import socket
+import ssl
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -35,6 +42,7 @@ from worker.errors import (
     NoResponse,
     RateLimited,
     TransientApiError,
+    Unreachable,
 )
 from worker.pace import Pace
 from worker.records import Page, canonical_uuid, parse_link, parse_page, utc_now
@@ -42,6 +50,15 @@ from worker.records import Page, canonical_uuid, parse_link, parse_page, utc_now
 PAGE_SIZE_MAX = 500
 _MESSAGE_LIMIT = 300
 _PATH = "/api/one-time-payment"
+
+# getaddrinfo's "this name does not exist" (NXDOMAIN) and "it has no address": asking
+# again within the run gets the same answer. EAI_AGAIN (no DNS server answered) and the
+# others may pass, and are retried as any connection failure. EAI_NODATA is glibc's only.
+_DNS_PERMANENT = frozenset(
+    code for code in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None)) if code is not None
+)
+# OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH.
+_NAME_MISMATCH = frozenset({62, 64})
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +90,19 @@ class TooLate:
 
     send_before: datetime
     checked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """The API has owed an answer for ``seconds``; ``last_failure`` is why, if an attempt failed."""
+
+    seconds: float
+    last_failure: str | None
+
+    def describe(self) -> str:
+        """E.g. "no answer yet (12 s), retrying after connection reset by api.example"."""
+        text = f"no answer yet ({self.seconds:.0f} s)"
+        return text if self.last_failure is None else f"{text}, retrying after {self.last_failure}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +158,26 @@ class HarmonyClient:
         self.pace = pace
         self._clock = clock
         self._timeout = aiohttp.ClientTimeout(total=request_timeout, connect=connect_timeout)
+        self.host = _authority(URL(self._base_url))
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
         self.requests_sent = 0
         self.requests_by_class: Counter[str] = Counter()
+        self.last_failure: NoResponse | Unreachable | None = None
+        self._in_flight = 0
+        self._silent_since: float | None = None
+
+    def silence(self, now: float | None = None) -> Silence | None:
+        """How long the API has owed an answer (``time.monotonic`` seconds); None if it does not.
+
+        Counted from the last answer, or from the first request after it: while a request
+        is out, after one went unanswered (a retry may follow), or was abandoned (a deadline).
+        """
+        if self._silent_since is None:
+            return None
+        now = time.monotonic() if now is None else now
+        failure = None if self.last_failure is None else self.last_failure.reason
+        return Silence(seconds=max(0.0, now - self._silent_since), last_failure=failure)
 
     def __repr__(self) -> str:
         return f"HarmonyClient(base_url={self._base_url!r})"
@@ -225,6 +271,9 @@ class HarmonyClient:
             raise RuntimeError("HarmonyClient used outside 'async with'")
         self.requests_sent += 1
         started = time.monotonic()
+        self._in_flight += 1
+        if self._silent_since is None:
+            self._silent_since = started
         try:
             async with self._session.request(
                 method,
@@ -238,11 +287,33 @@ class HarmonyClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             self.pace.observe(status=None, headers=None, latency=time.monotonic() - started)
             self.requests_by_class["no_answer"] += 1
-            # str(exc) of aiohttp errors names the host and path, never request headers.
-            raise NoResponse(f"{method} {path}: no answer ({type(exc).__name__}: {exc})") from exc
-        self.pace.observe(status=status, headers=headers, latency=time.monotonic() - started)
+            self.last_failure = self._no_answer(exc, method, path)
+            raise self.last_failure from exc
+        finally:
+            self._in_flight -= 1
+        answered = time.monotonic()
+        self._silent_since = answered if self._in_flight else None
+        self.last_failure = None
+        self.pace.observe(status=status, headers=headers, latency=answered - started)
         self.requests_by_class["429" if status == 429 else f"{status // 100}xx"] += 1
         return self._classify(method, path, status, headers, body)
+
+    def _no_answer(
+        self, exc: aiohttp.ClientError | TimeoutError, method: str, path: str
+    ) -> NoResponse | Unreachable:
+        """The project error for a request that got no answer, its cause in plain words.
+
+        The words never quote the request: aiohttp's errors name the host, not our headers.
+        """
+        host = self.host
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            host = f"{exc.host}:{exc.port}" if exc.port is not None else exc.host
+        cause, reason, permanent = _cause(exc, host, self._timeout)
+        if permanent:
+            return Unreachable(f"{method} {path}: {reason}", reason=reason, cause=cause, host=host)
+        return NoResponse(
+            f"{method} {path}: no answer ({reason})", reason=reason, cause=cause, host=host
+        )
 
     @staticmethod
     def _classify(
@@ -262,3 +333,71 @@ class HarmonyClient:
                 f"{method} {path}: server error {status}: {error_message(body)}", status=status
             )
         return _Answer(status=status, body=body)
+
+
+def _authority(url: URL) -> str:
+    """``host`` or ``host:port`` when the port is not the scheme's default."""
+    host = url.host or ""
+    return host if url.explicit_port is None else f"{host}:{url.port}"
+
+
+def _seconds(value: float | None) -> str:
+    return "(no limit)" if value is None else f"{value:g}s"
+
+
+_Cause = tuple[str, str, bool]
+"""(cause, reason in plain words, permanent) of a request that got no answer."""
+
+
+def _cause(
+    exc: aiohttp.ClientError | TimeoutError, host: str, timeout: aiohttp.ClientTimeout
+) -> _Cause:
+    """Why no answer came; ``permanent`` when a retry within the run would meet the same."""
+    if isinstance(exc, aiohttp.ClientSSLError | aiohttp.ServerFingerprintMismatch):
+        return _tls_cause(exc, host)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return _connect_cause(exc, host)
+    if isinstance(exc, TimeoutError):
+        # aiohttp's connect timeout (TLS handshake included) is a TimeoutError too.
+        connecting = isinstance(exc, aiohttp.ConnectionTimeoutError)
+        words = (
+            f"no connection to {host} within {_seconds(timeout.connect)}"
+            if connecting
+            else f"no answer from {host} within {_seconds(timeout.total)}"
+        )
+        return ("connect_timeout" if connecting else "timeout"), words, False
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "reset", f"connection closed by {host} before it answered", False
+    reset = isinstance(exc, ConnectionResetError) or getattr(exc, "errno", None) == errno.ECONNRESET
+    if reset:
+        return "reset", f"connection reset by {host}", False
+    return "no_answer", f"{type(exc).__name__}: {exc}", False
+
+
+def _tls_cause(
+    exc: aiohttp.ClientSSLError | aiohttp.ServerFingerprintMismatch, host: str
+) -> _Cause:
+    if isinstance(exc, aiohttp.ServerFingerprintMismatch):
+        return "certificate", f"TLS certificate fingerprint mismatch for {host}", True
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        problem = exc.certificate_error
+        detail = getattr(problem, "verify_message", None) or str(problem)
+        if getattr(problem, "verify_code", None) in _NAME_MISMATCH:
+            return "hostname", f"TLS certificate does not match {exc.host}: {detail}", True
+        return "certificate", f"TLS certificate verify failed for {exc.host}: {detail}", True
+    if isinstance(exc.os_error, ssl.SSLEOFError | ssl.SSLZeroReturnError | ConnectionError):
+        # Cut off mid-handshake: what a reset looks like there, and as transient.
+        return "reset", f"connection closed during the TLS handshake with {host}", False
+    detail = getattr(exc.os_error, "reason", None) or exc.strerror or str(exc.os_error)
+    return "tls", f"TLS handshake with {host} failed: {detail}", True
+
+
+def _connect_cause(exc: aiohttp.ClientConnectorError, host: str) -> _Cause:
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        permanent = exc.os_error.errno in _DNS_PERMANENT
+        return "dns", f"DNS lookup failed for host {exc.host}: {exc.strerror}", permanent
+    if isinstance(exc.os_error, ConnectionRefusedError):
+        # Retried: a server restarting, or a balancer with no healthy backend for a moment,
+        # refuses too; a wrong port costs only a few quick attempts within the budget.
+        return "refused", f"connection refused by {host}", False
+    return "connect", f"cannot connect to {host}: {exc.strerror}", False

@@ -8,13 +8,16 @@
 - 4: safety abort: plan over --max-cancellations, failure threshold, incomplete scan,
   confirmation declined.
 - 5: another run holds --lock-file; nothing sent.
+- 6: the API could not be reached (DNS, refused, TLS, no answer within the scan deadline)
+  before anything was cancelled; nothing cancelled. Unreachable later, during the cancels,
+  those links end ``failed`` (exit 1); on a later pass's scan, an incomplete scan (exit 4).
 - 7: the run finished but its report could not be written where --report asked; it was
   written to the fallback a ``report.fallback`` log line names (beside the path, the temp
   directory, or that log line itself). Each organization's own code would otherwise apply.
 - 130 / 143: interrupted by SIGINT / SIGTERM; in-flight requests drained, report written.
 
 With several organizations, the process exits with the worst of theirs: interrupted, then
-3, then 4, then 7, then 1, then 0.
+3, then 4, then 6, then 7, then 1, then 0.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class ExitCode(enum.IntEnum):
     UNAUTHORIZED = 3
     SAFETY_ABORT = 4
     LOCKED = 5
+    UNREACHABLE = 6
     REPORT_FALLBACK = 7
     SIGINT = 128 + signal.SIGINT
     SIGTERM = 128 + signal.SIGTERM
@@ -49,6 +53,7 @@ _ABORTS = {
     Abort.SCAN_INCOMPLETE: ExitCode.SAFETY_ABORT,
     Abort.DECLINED: ExitCode.SAFETY_ABORT,
     Abort.UNAUTHORIZED: ExitCode.UNAUTHORIZED,
+    Abort.UNREACHABLE: ExitCode.UNREACHABLE,
 }
 
 
@@ -85,6 +90,7 @@ _SEVERITY = (
     ExitCode.SIGINT,
     ExitCode.UNAUTHORIZED,
     ExitCode.SAFETY_ABORT,
+    ExitCode.UNREACHABLE,
     # The outcome is safe in a fallback, but someone must fetch it: above a failed cancel.
     ExitCode.REPORT_FALLBACK,
     ExitCode.FAILURES,

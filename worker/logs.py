@@ -34,6 +34,7 @@ catalogue, with the fields each event carries (``run_id`` is bound to every even
     run.signal             signal, action: SIGTERM/SIGINT received (draining, or ignored)
     run.draining           grace_period: a signal came; no new cancels, in-flight ones finish
     run.aborted            reason (a ``worker.outcomes.Abort`` value), error
+    api.unreachable        cause, host, error: why the API could not be reached, said once
     run.locked             lock_file, error: another run holds --lock-file (exit 5)
     run.no_organizations   shard: this shard owns no organization (exit 0)
     run.crashed            a bug: the traceback (redacted)
@@ -42,7 +43,8 @@ catalogue, with the fields each event carries (``run_id`` is bound to every even
     report.fallback        path, written_to (a file, or "stderr" with the JSON in report):
                            where the report went instead (critical; exit 7)
     audit.write_failed     path, error: --audit-log stopped taking lines; the run goes on
-    run.finished           mode, aborted, requests, rate_limited, retries and the summary's
+    run.finished           mode, aborted, abort_detail (the cause in words, when an error
+                           stopped the run), requests, rate_limited, retries and the summary's
                            counts: the one canonical summary line of a run (per organization)
     metrics.pushed         gateway (scheme://host:port), job, organization, exit_code
     metrics.push_failed    gateway, job, organization, error, status

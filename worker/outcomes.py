@@ -27,3 +27,6 @@ class Abort(enum.StrEnum):
     UNAUTHORIZED = "unauthorized"
     INTERRUPTED = "interrupted"
     DECLINED = "declined"
+    # The API could not be reached (DNS, refused, TLS, no answer by the scan deadline)
+    # before the first cancel was sent: nothing was cancelled.
+    UNREACHABLE = "unreachable"

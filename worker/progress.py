@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -78,6 +79,7 @@ class SweepProgress:
         self._progress: Progress | None = None
         self._scan: TaskID | None = None
         self._cancels: TaskID | None = None
+        self._waiting: TaskID | None = None
         self._counts: Counter[Outcome] = Counter()
 
     def __enter__(self) -> SweepProgress:
@@ -147,6 +149,23 @@ class SweepProgress:
         self._counts[outcome] += 1
         if self._progress is not None and self._cancels is not None:
             self._progress.update(self._cancels, advance=1, counts=self._counts_text())
+
+    def waiting(self, reason: str | None) -> None:
+        """Show that the run waits for the API, and why; ``None`` takes the line away."""
+        if self._progress is None:
+            return
+        if reason is None:
+            if self._waiting is not None:
+                self._progress.remove_task(self._waiting)
+                self._waiting = None
+            return
+        # A line of its own: the scan's bar has not started while page 1 is unanswered. The
+        # description is rich markup: a "[SSL: ...]" in the reason must stay text.
+        text = f"waiting for the API: {escape(_shown(reason).plain)}"
+        if self._waiting is None:
+            self._waiting = self._progress.add_task(text, total=None, counts="")
+        else:
+            self._progress.update(self._waiting, description=text)
 
     def _counts_text(self) -> str:
         return " · ".join(
@@ -218,4 +237,6 @@ def summary_table(report: Report) -> Table:
     if report.aborted is not None:
         table.rows[-1].end_section = True
         table.add_row("stopped early", Text(str(report.aborted), style="bold red"))
+    if report.abort_detail is not None:
+        table.add_row("cause", _shown(report.abort_detail))
     return table

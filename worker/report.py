@@ -172,7 +172,9 @@ class Report:
     """Everything a run did, in the order the report lists it.
 
     ``policies`` is each policy's ``describe()``, keyed by policy name. ``aborted`` says why
-    the run stopped early (a safety abort, an interrupt), and is ``None`` when it did not.
+    the run stopped early (a safety abort, an interrupt), and is ``None`` when it did not;
+    ``abort_detail`` says what caused it in words ("connection refused by api:443"), when
+    an error did.
     """
 
     run_id: str
@@ -184,9 +186,10 @@ class Report:
     items: tuple[ReportItem, ...]
     aborted: str | None = None
     stats: RunStats | None = None
+    abort_detail: str | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The report as JSON-ready data; ``aborted`` and ``stats`` appear only when set."""
+        """The report as JSON-ready data; ``aborted``, its detail and ``stats`` only when set."""
         data: dict[str, Any] = {
             "run_id": self.run_id,
             "mode": self.mode,
@@ -195,6 +198,8 @@ class Report:
         }
         if self.aborted is not None:
             data["aborted"] = str(self.aborted)
+        if self.abort_detail is not None:
+            data["abort_detail"] = self.abort_detail
         data["policies"] = json_ready(self.policies)
         data["summary"] = self.summary.to_json_dict()
         if self.stats is not None:

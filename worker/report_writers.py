@@ -185,6 +185,8 @@ class MarkdownReportWriter:
                 f" {scan['count_announced']} the server announced ({scan['pages_read']} pages"
                 f" read, {scan['rereads']} re-reads)"
             )
+        if report.abort_detail is not None:
+            lines.append(f"- Cause: {markdown_cell(report.abort_detail)}")
         lines += ["", "## Policies", ""]
         policies = json_ready(report.policies)
         lines += [

@@ -24,7 +24,7 @@ from jobs.reasons import Reason
 from worker.audit import AuditLog
 from worker.client import HarmonyClient
 from worker.durations import format_duration
-from worker.errors import AuthError, ConfigError, SweeperError
+from worker.errors import AuthError, ConfigError, SweeperError, Unreachable
 from worker.execute import (
     Executor,
     FailureThreshold,
@@ -41,6 +41,7 @@ from worker.report_writers import utc_text
 from worker.retry import RetryBudget, RetryPolicy, with_retries
 from worker.scan import ScanIncomplete, ScannedIds, ScanStats, scan_pending
 from worker.settings import Settings
+from worker.silence import deadline_passed, network_failure, watch_silence
 from worker.taskgroups import collapse_errors
 
 log = structlog.get_logger("worker.sweep")
@@ -59,6 +60,10 @@ class SweepObserver(Protocol):
     def executing(self, total: int) -> None: ...
     def outcome(self, item: ReportItem) -> None: ...
 
+    def waiting(self, reason: str | None) -> None:
+        """The API owes an answer, and why ("no answer yet (12 s), retrying after ..."); None
+        once it answers again. Optional: an observer without this method is not told."""
+
 
 class _NoObserver:
     def scan_progress(self, seen: int, total: int) -> None:
@@ -71,6 +76,9 @@ class _NoObserver:
         pass
 
     def outcome(self, item: ReportItem) -> None:
+        pass
+
+    def waiting(self, reason: str | None) -> None:
         pass
 
 
@@ -163,6 +171,7 @@ class _Run:
             initiator=self.settings.initiator,
         )
         aborted: Abort | None = None
+        abort_detail: str | None = None
         client = HarmonyClient(
             base_url=self.settings.base_url,
             api_key=self.settings.api_key,
@@ -176,11 +185,11 @@ class _Run:
                 aborted = await self._passes(client)
         except AuthError as exc:
             log.error("run.aborted", reason=Abort.UNAUTHORIZED, error=str(exc))
-            aborted = Abort.UNAUTHORIZED
-        except ScanIncomplete as exc:
-            log.error("run.aborted", reason=Abort.SCAN_INCOMPLETE, error=str(exc))
-            aborted = Abort.SCAN_INCOMPLETE
-            self.scan_stats = exc.stats or self.scan_stats
+            aborted, abort_detail = Abort.UNAUTHORIZED, str(exc)
+        except (ScanIncomplete, Unreachable) as exc:
+            aborted, abort_detail = self._gathering_failed(exc)
+            if isinstance(exc, ScanIncomplete):
+                self.scan_stats = exc.stats or self.scan_stats
         finally:
             structlog.contextvars.unbind_contextvars("run_id")
         items = tuple(self.items.values())
@@ -202,18 +211,38 @@ class _Run:
             items=items,
             aborted=aborted,
             stats=stats,
+            abort_detail=abort_detail,
         )
         log.info(
             "run.finished",
             run_id=self.run_id,
             mode=self.mode,
             aborted=aborted,
+            abort_detail=abort_detail,
             requests=client.requests_sent,
             rate_limited=stats.rate_limited,
             retries=stats.retries,
             **_summary_fields(report.summary),
         )
         return report
+
+    def _gathering_failed(self, exc: ScanIncomplete | Unreachable) -> tuple[Abort, str]:
+        """Why the links could not be gathered: the abort reason, and the cause in words.
+
+        No answer (after retries) or a permanent network failure means the API could not be
+        reached: ``unreachable`` (exit 6), which promises nothing was cancelled. When a
+        cancel was already sent (a later pass's scan), the scan is incomplete (exit 4).
+        """
+        network = network_failure(exc)
+        if network is None:
+            log.error("run.aborted", reason=Abort.SCAN_INCOMPLETE, error=str(exc))
+            return Abort.SCAN_INCOMPLETE, str(exc)
+        # The one event that names the cause: retries log only "retry.scheduled".
+        log.error("api.unreachable", cause=network.cause, host=network.host, error=network.reason)
+        sent = any(item.attempts for item in self.items.values())
+        reason = Abort.SCAN_INCOMPLETE if sent else Abort.UNREACHABLE
+        log.error("run.aborted", reason=reason, error=str(exc))
+        return reason, network.reason
 
     async def _passes(self, client: HarmonyClient) -> Abort | None:
         passes = 1 if self.settings.dry_run else self.settings.passes
@@ -259,11 +288,20 @@ class _Run:
         return None
 
     async def _gather(self, client: HarmonyClient, *, last_pass: bool) -> Sequence[Link] | None:
-        """The links to plan over: a scan, or one GET per id for a manifest of ids alone."""
+        """The links to plan over: a scan, or one GET per id for a manifest of ids alone.
+
+        Bounded by ``scan_deadline``, retries included.
+        """
         result: Sequence[Link] | None = None
-        with anyio.CancelScope() as scope, collapse_errors():
+        deadline = self.settings.scan_deadline
+        with (
+            anyio.move_on_after(deadline.total_seconds()) as timer,
+            anyio.CancelScope() as scope,
+            collapse_errors(),
+        ):
             async with anyio.create_task_group() as tg:
                 tg.start_soon(_cancel_on, self.stop, scope)
+                tg.start_soon(watch_silence, client, getattr(self.observer, "waiting", None))
                 if self.policies.needs_scan:
                     scan = await scan_pending(
                         client,
@@ -276,6 +314,8 @@ class _Run:
                 else:
                     result = await self._look_up(client, self.policies.manifest_ids)
                 tg.cancel_scope.cancel()
+        if timer.cancelled_caught and not self.stop.is_set():
+            raise deadline_passed(client, format_duration(deadline))
         if scope.cancelled_caught or result is None:
             return None
         ids = (link.id for link in result)
@@ -295,8 +335,8 @@ class _Run:
             async with limiter:
                 try:
                     link = await self._get(client, link_id)
-                except AuthError:
-                    raise
+                except (AuthError, Unreachable):
+                    raise  # every other id would meet the same
                 except SweeperError as exc:
                     self._put(unknown_link_item(link_id, Outcome.FAILED, str(exc)))
                     return

@@ -35,6 +35,9 @@ class TerminalObserver:
     def outcome(self, item: ReportItem) -> None:
         self._progress.advance(item.outcome)
 
+    def waiting(self, reason: str | None) -> None:
+        self._progress.waiting(reason)
+
 
 class TerminalConfirm:
     """Shows the plan and asks before the first cancel; a stop (signal) answers no."""

@@ -68,6 +68,9 @@ _EXIT_CODE_DECISIONS = {
     ExitCode.USAGE: _FAIL,
     ExitCode.UNAUTHORIZED: _FAIL,
     ExitCode.SAFETY_ABORT: _FAIL,
+    # Nothing was cancelled; a network or DNS blip may pass by the next pod, and a bad
+    # certificate costs a few seconds per retry before the Job fails.
+    ExitCode.UNREACHABLE: _RETRY,
     # The cancels are done and the outcome is in the fallback the log names: a retry sweeps
     # again (idempotent, but it writes a report of what is left), and if it succeeds the Job
     # ends Complete, hiding that the first run's outcome sits in a fallback. A person looks.
