@@ -103,6 +103,12 @@ _NON_NEGATIVE = click.FloatRange(min=0.0)
     type=click.Choice(ROUTE_NAMES),
     help="Limit --fault-rate and --reset-rate to these routes (repeatable; default: all).",
 )
+@click.option(
+    "--fault-streak-max",
+    default=None,
+    type=click.IntRange(min=0),
+    help="At most this many faults in a row for one request (default: no cap).",
+)
 def sandbox_command(**options: Any) -> None:
     """Run the local Harmony one-time-payment API sandbox."""
     options["fault_routes"] = options["fault_routes"] or None  # none given: every route

@@ -34,6 +34,9 @@ class Knobs:
     pay_rate: float = 0.0
     malformed_rate: float = 0.0
     fault_routes: tuple[str, ...] | None = None  # where fault_rate and reset_rate apply; None: all
+    # At most this many fault_rate/reset_rate faults in a row for one request (method, path
+    # and query); the next one goes through. None: no cap.
+    fault_streak_max: int | None = None
 
     def faults_apply_to(self, route_name: str) -> bool:
         """Whether `fault_rate` and `reset_rate` may hit this route ("list", "cancel", ...)."""
@@ -62,6 +65,7 @@ _FRACTIONS = frozenset(
 )
 _NON_NEGATIVE = frozenset({"latency_ms", "latency_jitter_ms", "pay_rate"})
 ROUTE_NAMES = ("list", "get", "create", "cancel")
+_OPTIONAL_COUNTS = {"rate_limit": 1, "fault_streak_max": 0}  # knob -> its least value
 
 
 def _check(name: str, value: object) -> object:
@@ -71,12 +75,8 @@ def _check(name: str, value: object) -> object:
         if not isinstance(value, bool):
             raise KnobError(f"knob {name} must be true or false, got {value!r}")
         return value
-    if name == "rate_limit":
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise KnobError(f"knob {name} must be a positive integer or null, got {value!r}")
-        return value
+    if name in _OPTIONAL_COUNTS:
+        return _optional_count(name, value)
     number = _number(name, value)
     if name in _FRACTIONS and not 0.0 <= number <= 1.0:
         raise KnobError(f"knob {name} must be between 0 and 1, got {value!r}")
@@ -85,6 +85,15 @@ def _check(name: str, value: object) -> object:
     if name == "rate_window_s" and number <= 0:
         raise KnobError(f"knob {name} must be > 0, got {value!r}")
     return number
+
+
+def _optional_count(name: str, value: object) -> int | None:
+    if value is None:
+        return None
+    least = _OPTIONAL_COUNTS[name]
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise KnobError(f"knob {name} must be an integer >= {least} or null, got {value!r}")
+    return value
 
 
 def _routes(value: object) -> tuple[str, ...] | None:

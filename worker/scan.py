@@ -24,7 +24,7 @@ from jobs.links import Link
 from worker.client import PAGE_SIZE_MAX, HarmonyClient
 from worker.errors import AuthError, SafetyAbort, SweeperError
 from worker.records import Page
-from worker.retry import RetryBudget, RetryPolicy, with_retries
+from worker.retry import RetryPolicy, RetryQuota, with_retries
 from worker.taskgroups import collapse_errors
 
 log = structlog.get_logger("worker.scan")
@@ -103,7 +103,7 @@ OnPage = Callable[[int, int], None]
 
 
 async def fetch_page(
-    client: HarmonyClient, page: int, *, policy: RetryPolicy, budget: RetryBudget
+    client: HarmonyClient, page: int, *, policy: RetryPolicy, budget: RetryQuota
 ) -> Page:
     """One page with retries; ``ScanIncomplete`` when it cannot be had."""
     try:
@@ -120,7 +120,7 @@ async def scan_pending(
     client: HarmonyClient,
     *,
     policy: RetryPolicy,
-    budget: RetryBudget,
+    budget: RetryQuota,
     on_page: OnPage | None = None,
 ) -> ScanResult:
     """Read every PENDING link; raises ``ScanIncomplete`` or ``AuthError``."""
