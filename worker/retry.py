@@ -10,19 +10,24 @@ mode quota (botocore/retries/quota.py ``RetryQuota`` and standard.py ``RetryQuot
 it starts full at ``capacity`` (500), a retry costs ``RETRY_COST`` (5), or
 ``NO_RESPONSE_RETRY_COST`` (10) after a reset or a timeout, and a call that ends with an
 answer refunds what its last retry cost, or ``NO_RETRY_REFUND`` (1) when it needed none;
-the quota never holds more than its capacity. While most requests are answered it stays
-near full, however long the run. Retries after a 429 cost nothing: the shared pause meters
-them, and a storm of them must not use up the retries that 5xx and resets need.
+the quota never holds more than its capacity. "Answered" is a call that returned: a 400 or
+404 a caller acts on is the server working, though botocore refunds on 2xx alone. (These
+are the standard mode's costs; botocore's newer retry mode charges 14 per retry.) While
+most requests are answered the quota stays near full, however long the run. Retries after
+a 429 cost nothing: the shared pause meters them, and a storm of them must not use up the
+retries that 5xx and resets need.
 
 When a retry finds the quota dry, the call does not give up: the whole run backs off (a
 shared pause in ``Pace`` before any new request, growing from ``RetryPolicy.initial`` to
-``RetryPolicy.maximum`` while the quota stays dry), then the call asks again. Each time it
-was refused uses up one of its attempts, so it still gives up after ``attempts``.
+``RetryPolicy.maximum`` while the quota stays dry, each followed by as long without one),
+then the call asks again. Each time it was refused uses up one of its attempts, so it
+still gives up after ``attempts``.
 
-The bound: no retry is sent unpaid, and only answers refund. So a run whose requests all go
-unanswered (every one a 5xx or a reset) sends at most one request per call plus
-``capacity / RETRY_COST`` retries (100 by default), and in general at most
-``(capacity + answered calls) / RETRY_COST`` retries.
+The bound: no retry is sent unpaid, every retry costs at least ``RETRY_COST``, and only
+answered calls refund. So a run sends at most its first attempts (one per call: a page, a
+GET, a cancel in each pass) plus ``(capacity + answered calls) / RETRY_COST`` retries;
+against a server that answers nothing (every request a 5xx or a reset) that is
+``capacity / RETRY_COST`` retries, 100 by default.
 
 ``with_retries`` makes a call's first attempt itself and builds the tenacity loop only once
 that attempt failed with a ``TransientApiError``: nearly every call succeeds at once, and
