@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -213,3 +214,23 @@ async def test_a_later_pass_never_retries_a_link_its_own_plan_no_longer_selects(
     counters = await sandbox.admin.counters()
     assert counters["patches_per_link"] == {target["id"]: 2}  # the third would have succeeded
     assert (await statuses(sandbox))[target["id"]] == "PENDING"
+
+
+async def test_a_later_pass_looks_up_again_a_manifest_id_whose_lookup_failed_transiently(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    targets = await sandbox.admin.add_links([link() for _ in range(3)])
+    manifest = tmp_path / "approved.csv"
+    manifest.write_text("id\n" + "".join(f"{target['id']}\n" for target in targets))
+    # Every GET of a link fails twice, then goes through: pass 1 cannot read them.
+    await sandbox.admin.set_knobs(fault_rate=1.0, fault_routes=["get"], fault_streak_max=2)
+    settings = settings_for(
+        sandbox, manifest=str(manifest), extra_env={"SWEEPER_RETRY__ATTEMPTS": "2"}
+    )
+
+    report = await run_sweep(settings)
+
+    assert [item.outcome for item in report.items] == [Outcome.CANCELLED] * 3
+    assert report.summary.planned == 3
+    assert exit_code_for_report(report) is ExitCode.OK
+    assert set((await statuses(sandbox)).values()) == {"CANCELLED"}
