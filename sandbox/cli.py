@@ -142,6 +142,12 @@ _NON_NEGATIVE = click.FloatRange(min=0.0)
     type=_NON_NEGATIVE,
     help="Cache each list's count this many seconds, as a server caching COUNT(*) would.",
 )
+@click.option(
+    "--fault-streak-max",
+    default=None,
+    type=click.IntRange(min=0),
+    help="At most this many faults in a row for one request (default: no cap).",
+)
 def sandbox_command(**options: Any) -> None:
     """Run the local Harmony one-time-payment API sandbox."""
     options["fault_routes"] = options["fault_routes"] or None  # none given: every route

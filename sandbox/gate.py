@@ -82,15 +82,21 @@ async def _through_gate(
         await asyncio.sleep(delay)
     later = sandbox.knobs  # a test may have changed them during the latency
     faultable = later.faults_apply_to(routes.SHORT_NAMES[route])
+    streak_key = f"{request.method} {request.path_qs}"
+    if faultable and later.fault_streak_max is not None:
+        faultable = sandbox.fault_streaks.get(streak_key, 0) < later.fault_streak_max
     if faultable and sandbox.draw(later.reset_rate):
         sandbox.counters.event("resets")
+        sandbox.fault_streaks[streak_key] += 1
         return drop_connection(request)
     if faultable and sandbox.draw(later.fault_rate):
         sandbox.counters.event("faults")
+        sandbox.fault_streaks[streak_key] += 1
         response: web.StreamResponse = (
             bad_gateway() if sandbox.draw(0.5) else error(503, "Service Unavailable")
         )
     else:
+        sandbox.fault_streaks.pop(streak_key, None)
         response = await handler(request)
     if verdict is None or isinstance(response, DroppedResponse):
         return response

@@ -39,6 +39,9 @@ class Knobs:
     list_order: str = "newest_first"
     unstable_ties: bool = False  # links sharing a createdAt come in a new order every request
     count_lag_s: float = 0.0  # a list's count is cached this long (real seconds)
+    # At most this many fault_rate/reset_rate faults in a row for one request (method, path
+    # and query); the next one goes through. None: no cap.
+    fault_streak_max: int | None = None
 
     def faults_apply_to(self, route_name: str) -> bool:
         """Whether `fault_rate` and `reset_rate` may hit this route ("list", "cancel", ...)."""
@@ -70,6 +73,8 @@ ROUTE_NAMES = ("list", "get", "create", "cancel")
 LIST_ORDERS = ("newest_first", "oldest_first", "by_id", "shuffled")
 PAGE_SIZE_ECHOES = ("effective", "requested")
 _CHOICES = {"list_order": LIST_ORDERS, "page_size_echo": PAGE_SIZE_ECHOES}
+# knob -> its least value
+_OPTIONAL_COUNTS = {"rate_limit": 1, "page_size_cap": 1, "fault_streak_max": 0}
 
 
 def _check(name: str, value: object) -> object:
@@ -83,12 +88,8 @@ def _check(name: str, value: object) -> object:
         if not isinstance(value, bool):
             raise KnobError(f"knob {name} must be true or false, got {value!r}")
         return value
-    if name in ("rate_limit", "page_size_cap"):
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise KnobError(f"knob {name} must be a positive integer or null, got {value!r}")
-        return value
+    if name in _OPTIONAL_COUNTS:
+        return _optional_count(name, value)
     number = _number(name, value)
     if name in _FRACTIONS and not 0.0 <= number <= 1.0:
         raise KnobError(f"knob {name} must be between 0 and 1, got {value!r}")
@@ -97,6 +98,15 @@ def _check(name: str, value: object) -> object:
     if name == "rate_window_s" and number <= 0:
         raise KnobError(f"knob {name} must be > 0, got {value!r}")
     return number
+
+
+def _optional_count(name: str, value: object) -> int | None:
+    if value is None:
+        return None
+    least = _OPTIONAL_COUNTS[name]
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise KnobError(f"knob {name} must be an integer >= {least} or null, got {value!r}")
+    return value
 
 
 def _routes(value: object) -> tuple[str, ...] | None:

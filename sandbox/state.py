@@ -7,6 +7,7 @@ rule (the compare-and-set, injected races, counters) lives in one place.
 from __future__ import annotations
 
 import asyncio
+import collections
 import random
 import time
 import uuid
@@ -46,6 +47,8 @@ class Sandbox:
         self.limiter = SlidingWindowLimiter()
         self.peaks = WindowPeaks()
         self._seed_random = seed_random
+        # Injected faults in a row per request ("PATCH /path?query"), for fault_streak_max.
+        self.fault_streaks: collections.Counter[str] = collections.Counter()
         self._faults = random.Random(seed_random)
         self._customers = random.Random(seed_random + 1)
         self._order = random.Random(seed_random + 2)
@@ -132,6 +135,7 @@ class Sandbox:
         self.knobs = Knobs()
         self.clock.reset()
         self.clear_counters()
+        self.fault_streaks.clear()
         self._faults = random.Random(self._seed_random)
         self._customers = random.Random(self._seed_random + 1)
         self._order = random.Random(self._seed_random + 2)

@@ -7,8 +7,8 @@ Each link ends in exactly one ``Outcome``:
   which, for the report. When an earlier attempt of ours got no answer and the retry gets
   400, a GET that shows CANCELLED means our first attempt worked: ``cancelled``.
 - 404 -> ``not_found``.
-- 5xx, resets, timeouts, 429 -> retried (``worker.retry``); ``failed`` once attempts or the
-  run's retry budget run out.
+- 5xx, resets, timeouts, 429 -> retried (``worker.retry``); ``failed`` once the attempts run
+  out. Such a link is ``ExecutionState.retriable``: the sweep's next pass tries it again.
 - Too late -> ``skipped_expired``, and nothing sent for that attempt. Every attempt, the
   retries too, must leave before the link's ``expiresAt`` less ``expiry_margin`` (latency,
   clock skew); the client checks after the last wait (``HarmonyClient.cancel``), so the
@@ -38,10 +38,10 @@ from jobs.plan import Decision
 from jobs.reasons import Reason
 from worker.client import CancelAnswer, HarmonyClient, TooLate
 from worker.durations import format_duration
-from worker.errors import ApiError, AuthError, NoResponse, SweeperError
+from worker.errors import ApiError, AuthError, NoResponse, SweeperError, TransientApiError
 from worker.outcomes import Outcome
 from worker.report import ReportItem
-from worker.retry import RetryBudget, RetryPolicy, with_retries
+from worker.retry import RetryPolicy, RetryQuota, with_retries
 from worker.taskgroups import collapse_errors
 
 log = structlog.get_logger("worker.execute")
@@ -66,6 +66,9 @@ class ExecutionState:
     failed: int = 0
     threshold_tripped: bool = False
     items: dict[str, ReportItem] = field(default_factory=dict)
+    # Ids that ended ``failed`` for a transient reason (5xx, reset, timeout, 429): worth
+    # another pass. Not a 401, a malformed answer, nor an interrupted cancel's unknown fate.
+    retriable: set[str] = field(default_factory=set)
 
 
 OnOutcome = Callable[[ReportItem], None]
@@ -134,7 +137,7 @@ class Executor:
 
     client: HarmonyClient
     policy: RetryPolicy
-    budget: RetryBudget
+    quota: RetryQuota
     threshold: FailureThreshold
     now: Callable[[], datetime]
     audit: Callable[[ReportItem], None]
@@ -257,10 +260,12 @@ class Executor:
             return answer
 
         try:
-            answer = await with_retries(attempt, self.policy, self.budget)
+            answer = await with_retries(attempt, self.policy, self.quota)
         except AuthError:
             raise
         except SweeperError as exc:
+            if isinstance(exc, TransientApiError):
+                self.state.retriable.add(link.id)
             status = exc.status if isinstance(exc, ApiError) else None
             return item_for(
                 link,
@@ -336,7 +341,7 @@ class Executor:
     async def _look_up(self, link_id: str) -> Link | None:
         """The link's current state after a 400, or None when it cannot be had."""
         try:
-            return await with_retries(lambda: self.client.get(link_id), self.policy, self.budget)
+            return await with_retries(lambda: self.client.get(link_id), self.policy, self.quota)
         except AuthError:
             raise
         except SweeperError as exc:

@@ -27,9 +27,9 @@ catalogue, with the fields each event carries (``run_id`` is bound to every even
     payment.retry          id, attempt
     payment.lookup_failed  id, error: the GET after a refused cancel got no usable answer
     retry.scheduled        attempt, wait, error, status
-    retry.budget_exhausted retries, first_attempts
+    retry.quota_exhausted  available, retries, pause (the run pauses; pace.paused follows)
     pace.rate_changed      rate (new, per second), previous, cause
-    pace.paused            seconds, cause (429 Retry-After, RateLimit headers)
+    pace.paused            seconds, cause (429 Retry-After, RateLimit headers, retry_quota)
     run.failure_threshold  finished, failed, ratio
     run.signal             signal, action: SIGTERM/SIGINT received (draining, or ignored)
     run.draining           grace_period: a signal came; no new cancels, in-flight ones finish

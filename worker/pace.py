@@ -195,6 +195,14 @@ class Pace:
         self._controller.on_answer(clean=clean)
         self._sync_limiter()
 
+    def hold(self, seconds: float, *, cause: str) -> None:
+        """Hold every request for ``seconds`` (at most ``MAX_PAUSE``) in the shared pause.
+
+        For a run-wide back-off that is not a 429 (the retry quota ran dry): one deadline,
+        extended by a longer hold and never shortened, as after a 429.
+        """
+        self._pause(self._clock(), seconds, cause=cause)
+
     def snapshot(self) -> PaceStats:
         """The current numbers, for the run's summary."""
         return PaceStats(

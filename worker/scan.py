@@ -33,7 +33,7 @@ from jobs.links import Link
 from worker.client import PAGE_SIZE_MAX, HarmonyClient
 from worker.errors import AuthError, SafetyAbort, SweeperError
 from worker.records import Page
-from worker.retry import RetryBudget, RetryPolicy, with_retries
+from worker.retry import RetryPolicy, RetryQuota, with_retries
 from worker.taskgroups import collapse_errors
 
 log = structlog.get_logger("worker.scan")
@@ -150,7 +150,7 @@ async def fetch_page(
     page: int,
     *,
     policy: RetryPolicy,
-    budget: RetryBudget,
+    budget: RetryQuota,
     page_size: int = PAGE_SIZE_MAX,
 ) -> Page:
     """One page with retries; ``ScanIncomplete`` when it cannot be had."""
@@ -196,7 +196,7 @@ class _Scan:
         self,
         client: HarmonyClient,
         policy: RetryPolicy,
-        budget: RetryBudget,
+        budget: RetryQuota,
         on_page: OnPage | None,
     ) -> None:
         self.client = client
@@ -360,7 +360,7 @@ async def scan_pending(
     client: HarmonyClient,
     *,
     policy: RetryPolicy,
-    budget: RetryBudget,
+    budget: RetryQuota,
     on_page: OnPage | None = None,
 ) -> ScanResult:
     """Read every PENDING link; raises ``ScanIncomplete`` or ``AuthError``."""

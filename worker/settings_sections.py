@@ -31,10 +31,9 @@ __all__ = [
     "DEFAULT_LOG_FORMAT",
     "DEFAULT_LOG_LEVEL",
     "DEFAULT_RETRY_ATTEMPTS",
-    "DEFAULT_RETRY_BUDGET_MIN",
-    "DEFAULT_RETRY_BUDGET_RATIO",
     "DEFAULT_RETRY_INITIAL",
     "DEFAULT_RETRY_MAXIMUM",
+    "DEFAULT_RETRY_QUOTA",
     "MAX_RETRY_ATTEMPTS",
     "LogFormat",
     "LogLevel",
@@ -50,8 +49,7 @@ DEFAULT_RETRY_ATTEMPTS = 5
 MAX_RETRY_ATTEMPTS = 100
 DEFAULT_RETRY_INITIAL = timedelta(milliseconds=200)
 DEFAULT_RETRY_MAXIMUM = timedelta(seconds=10)
-DEFAULT_RETRY_BUDGET_RATIO = 0.2
-DEFAULT_RETRY_BUDGET_MIN = 20
+DEFAULT_RETRY_QUOTA = 500  # botocore's standard retry quota: 100 retries of a 5xx from full
 DEFAULT_FAILURE_RATIO = 0.2
 DEFAULT_FAILURE_MIN = 20
 # Latency from our check to the server, and our clock against its clock: a cancel is not sent
@@ -89,13 +87,12 @@ class ScopeSettings(_Section):
 
 
 class RetrySettings(_Section):
-    """``[retry]``: capped exponential backoff with full jitter, and a budget for the run."""
+    """``[retry]``: capped exponential backoff with full jitter, and a quota for the run."""
 
     attempts: Count = Field(DEFAULT_RETRY_ATTEMPTS, ge=1, le=MAX_RETRY_ATTEMPTS)
     initial: Duration = DEFAULT_RETRY_INITIAL
     maximum: Duration = DEFAULT_RETRY_MAXIMUM
-    budget_ratio: Ratio = Field(DEFAULT_RETRY_BUDGET_RATIO, ge=0, le=1)
-    budget_min: Count = Field(DEFAULT_RETRY_BUDGET_MIN, ge=0)
+    quota: Count = Field(DEFAULT_RETRY_QUOTA, ge=0)
 
     @field_validator("maximum")
     @classmethod

@@ -24,7 +24,7 @@ from jobs.reasons import Reason
 from worker.audit import AuditLog
 from worker.client import HarmonyClient
 from worker.durations import format_duration
-from worker.errors import AuthError, ConfigError, SweeperError, Unreachable
+from worker.errors import AuthError, ConfigError, SweeperError, TransientApiError, Unreachable
 from worker.execute import (
     Executor,
     FailureThreshold,
@@ -38,7 +38,7 @@ from worker.policies import PolicySet
 from worker.records import utc_now
 from worker.report import Report, ReportItem, RunStats, Summary, write_report
 from worker.report_writers import utc_text
-from worker.retry import RetryBudget, RetryPolicy, with_retries
+from worker.retry import RetryPolicy, RetryQuota, with_retries
 from worker.scan import ScanIncomplete, ScannedIds, ScanStats, scan_pending
 from worker.settings import Settings
 from worker.silence import deadline_passed, network_failure, watch_silence
@@ -145,6 +145,8 @@ class _Run:
         self.run_id = str(uuid.uuid4())
         self.mode: Literal["dry-run", "execute"] = "dry-run" if settings.dry_run else "execute"
         self.items: dict[str, ReportItem] = {}
+        # Ids whose item is ``failed`` for a transient reason: a later pass may try them again.
+        self.retriable: set[str] = set()
         self.scanned = ScannedIds()
         self.scan_stats: ScanStats | None = None  # the latest scan's, for the report
         self.planned_total = 0
@@ -153,11 +155,15 @@ class _Run:
             initial=settings.retry.initial.total_seconds(),
             maximum=settings.retry.maximum.total_seconds(),
         )
-        self.budget = RetryBudget(
-            ratio=settings.retry.budget_ratio, min_retries=settings.retry.budget_min
-        )
         self.pace = Pace(
             rate=settings.rate, ceiling=settings.rate_ceiling, concurrency=settings.concurrency
+        )
+        # A dry quota holds the whole run, in the same shared pause as a 429.
+        self.quota = RetryQuota(
+            settings.retry.quota,
+            pause_initial=self.retry_policy.initial,
+            pause_maximum=self.retry_policy.maximum,
+            hold=lambda seconds: self.pace.hold(seconds, cause="retry_quota"),
         )
 
     async def execute(self) -> Report:
@@ -197,7 +203,7 @@ class _Run:
         stats = RunStats(
             requests_by_class=dict(client.requests_by_class),
             rate_limited=self.pace.snapshot().rate_limited,
-            retries=self.budget.retries,
+            retries=self.quota.retries,
             duration_seconds=(finished - started).total_seconds(),
             scan=None if self.scan_stats is None else self.scan_stats.to_json_dict(),
         )
@@ -267,10 +273,15 @@ class _Run:
         return None
 
     async def _guard(self, fresh: Sequence[Decision], *, first_pass: bool) -> Abort | None:
-        """Account the pass's decisions as not attempted yet; the cap; the confirmation."""
+        """Account the pass's new decisions as not attempted yet; the cap; the confirmation.
+
+        A link tried again after a transient failure keeps its ``failed`` item until its new
+        outcome replaces it, and counts once towards the cap.
+        """
         for decision in fresh:
-            self._put(item_for(decision.link, decision.reasons, Outcome.NOT_ATTEMPTED))
-        self.planned_total += len(fresh)
+            if decision.link.id not in self.items:
+                self.planned_total += 1
+                self._put(item_for(decision.link, decision.reasons, Outcome.NOT_ATTEMPTED))
         if self.planned_total > self.settings.max_cancellations:
             log.error(
                 "run.aborted",
@@ -306,7 +317,7 @@ class _Run:
                     scan = await scan_pending(
                         client,
                         policy=self.retry_policy,
-                        budget=self.budget,
+                        budget=self.quota,
                         on_page=self.observer.scan_progress,
                     )
                     result = scan.links
@@ -339,6 +350,8 @@ class _Run:
                     raise  # every other id would meet the same
                 except SweeperError as exc:
                     self._put(unknown_link_item(link_id, Outcome.FAILED, str(exc)))
+                    if isinstance(exc, TransientApiError):
+                        self.retriable.add(link_id)
                     return
             if link is None:
                 self._put(
@@ -355,15 +368,23 @@ class _Run:
         with collapse_errors():
             async with anyio.create_task_group() as tg:
                 for link_id in ids:
-                    if link_id not in self.items:
+                    if self._open(link_id):
                         tg.start_soon(look_up, link_id)
         return pending
 
     async def _get(self, client: HarmonyClient, link_id: str) -> Link | None:
-        return await with_retries(lambda: client.get(link_id), self.retry_policy, self.budget)
+        return await with_retries(lambda: client.get(link_id), self.retry_policy, self.quota)
+
+    def _open(self, link_id: str) -> bool:
+        """Whether this pass may act on the link: never accounted for, or failed transiently."""
+        return link_id not in self.items or link_id in self.retriable
 
     def _account(self, plan: Plan) -> list[Decision]:
-        """Record the skipped links; return the decisions not yet accounted for."""
+        """Record the skipped links; return the decisions not yet accounted for.
+
+        A link that failed transiently comes back only when this pass's own plan selects
+        it again (still PENDING, in scope, not expired): one item per link, replaced later.
+        """
         for decision in plan.skipped_expired:
             if decision.link.id not in self.items:
                 self._put(
@@ -374,7 +395,7 @@ class _Run:
                         message=self._expired_message,
                     )
                 )
-        return [d for d in plan.cancel if d.link.id not in self.items]
+        return [d for d in plan.cancel if self._open(d.link.id)]
 
     async def _plan(
         self, client: HarmonyClient, *, first_pass: bool, last_pass: bool
@@ -420,7 +441,7 @@ class _Run:
         executor = Executor(
             client=client,
             policy=self.retry_policy,
-            budget=self.budget,
+            quota=self.quota,
             threshold=FailureThreshold(
                 ratio=self.settings.safety.failure_ratio,
                 minimum=self.settings.safety.failure_min,
@@ -436,6 +457,8 @@ class _Run:
         results = await executor.run(fresh)
         for item in results.values():
             self.items[item.id] = item
+        self.retriable -= results.keys()
+        self.retriable |= executor.state.retriable
         if self.stop.is_set():
             return Abort.INTERRUPTED
         if executor.state.threshold_tripped:
@@ -458,6 +481,7 @@ class _Run:
 
     def _put(self, item: ReportItem) -> None:
         self.items[item.id] = item
+        self.retriable.discard(item.id)
 
     @property
     def _expired_message(self) -> str:

@@ -53,6 +53,22 @@ async def test_resets_drop_the_connection_without_acting(sandbox: SandboxServer,
     assert (await api.cancel(link["id"])).status == 200  # the next attempt works
 
 
+@pytest.mark.parametrize("streak", [0, 1, 2])
+async def test_fault_streak_max_caps_the_faults_in_a_row_per_request(
+    sandbox: SandboxServer, api: Api, streak: int
+) -> None:
+    first, second = await sandbox.admin.add_links([{}, {}])
+    await sandbox.admin.set_knobs(fault_rate=1.0, fault_streak_max=streak)
+    statuses = [(await api.cancel(first["id"])).status for _ in range(streak + 1)]
+    assert all(status in (502, 503) for status in statuses[:streak])
+    assert statuses[streak] == 200  # the next one goes through
+    # Counted per request: the other link's cancel has its own streak.
+    other = (await api.cancel(second["id"])).status
+    assert other == 200 if streak == 0 else other in (502, 503)
+    counters = await sandbox.admin.counters()
+    assert counters["patches_per_link"][first["id"]] == streak + 1
+
+
 async def test_ambiguous_cancel_applies_then_drops(sandbox: SandboxServer, api: Api) -> None:
     (link,) = await sandbox.admin.add_links([{}])
     await sandbox.admin.set_knobs(ambiguous_rate=1.0)
@@ -174,6 +190,8 @@ async def test_knob_randomness_is_reproducible() -> None:
         {"rate_limit_headers": "yes"},
         {"pay_rate": "fast"},
         {"race_rate": 0.5, "malformed_rate": 2},  # one bad knob: none applied
+        {"fault_streak_max": -1},
+        {"fault_streak_max": 1.5},
     ],
 )
 async def test_bad_knobs_are_refused_and_change_nothing(

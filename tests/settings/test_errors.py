@@ -28,7 +28,7 @@ BAD_VALUES: list[tuple[str, str, str, str]] = [
     ("scope.currencies", '["MX"]', "MX,USD", "three letters"),
     ("scope.created_before", "2026-01-31T00:00:00", "2026-01-31", "timezone"),
     ("retry.attempts", "0", "0", "greater than or equal to 1"),
-    ("retry.budget_ratio", "1.5", "1.5", "less than or equal to 1"),
+    ("retry.quota", "-1", "-1", "greater than or equal to 0"),
     ("safety.failure_ratio", "0", "0", "greater than 0"),
     ("safety.expiry_margin", '"0s"', "0s", "greater than zero"),
     ("logging.format", '"xml"', "xml", "'auto', 'json' or 'console'"),

@@ -1,4 +1,4 @@
-"""A cancel's retries end to end: attempts in the report, the run's budget, the retry events.
+"""A cancel's retries end to end: attempts in the report, the run's quota, the retry events.
 
 The first attempt of a cancel is made outside tenacity's loop (``worker.retry``); these pin
 down that a first attempt that fails is still retried, counted and charged as before.
@@ -20,21 +20,21 @@ SOON = timedelta(minutes=10)
 
 
 @pytest.mark.parametrize(
-    ("knobs", "budget_min", "outcome", "attempts", "retries", "server_status"),
+    ("knobs", "quota", "outcome", "attempts", "retries", "server_status"),
     [
         # The first attempt's answer is lost; the retry gets 400 and a GET finds it CANCELLED.
-        ({"ambiguous_rate": 1.0}, "20", Outcome.CANCELLED, 2, 1, "CANCELLED"),
+        ({"ambiguous_rate": 1.0}, "500", Outcome.CANCELLED, 2, 1, "CANCELLED"),
         # Every attempt gets a 5xx: all five attempts are made, four of them retries.
-        ({"fault_rate": 1.0, "fault_routes": ["cancel"]}, "20", Outcome.FAILED, 5, 4, "PENDING"),
-        # No retry in the budget: the first attempt's 5xx is the end.
+        ({"fault_rate": 1.0, "fault_routes": ["cancel"]}, "500", Outcome.FAILED, 5, 4, "PENDING"),
+        # An empty quota: the run is held, four attempts refused; the first one's 5xx ends it.
         ({"fault_rate": 1.0, "fault_routes": ["cancel"]}, "0", Outcome.FAILED, 1, 0, "PENDING"),
     ],
-    ids=["lost-answer", "server-errors", "no-budget"],
+    ids=["lost-answer", "server-errors", "no-quota"],
 )
 async def test_a_failed_first_attempt_is_retried_counted_and_charged(
     sandbox: SandboxServer,
     knobs: dict[str, object],
-    budget_min: str,
+    quota: str,
     outcome: Outcome,
     attempts: int,
     retries: int,
@@ -45,7 +45,8 @@ async def test_a_failed_first_attempt_is_retried_counted_and_charged(
     settings = settings_for(
         sandbox,
         expiring_within="30m",
-        extra_env={"SWEEPER_RETRY__BUDGET_MIN": budget_min, "SWEEPER_RETRY__BUDGET_RATIO": "0"},
+        # One pass, so one call per link: later passes are in test_fault_storms.py.
+        extra_env={"SWEEPER_RETRY__QUOTA": quota, "SWEEPER_PASSES": "1"},
     )
 
     with capture_logs() as logs:
@@ -60,5 +61,6 @@ async def test_a_failed_first_attempt_is_retried_counted_and_charged(
     retried = [log["attempt"] for log in logs if log["event"] == "payment.retry"]
     scheduled = [log["attempt"] for log in logs if log["event"] == "retry.scheduled"]
     assert retried == scheduled == list(range(2, attempts + 1))
-    exhausted = [log for log in logs if log["event"] == "retry.budget_exhausted"]
-    assert len(exhausted) == (1 if budget_min == "0" else 0)
+    held = [log["cause"] for log in logs if log["event"] == "pace.paused"]
+    assert set(held) == ({"retry_quota"} if quota == "0" else set())
+    assert len(held) <= 4  # at most one pause per refused attempt

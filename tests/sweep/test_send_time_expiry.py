@@ -103,7 +103,7 @@ async def test_no_cancel_reaches_a_link_that_expired_while_the_run_queued(
 async def test_a_retry_rechecks_expiry_after_its_backoff(
     sandbox: SandboxServer, knobs: dict[str, object], gets: int, message_part: str
 ) -> None:
-    # Every cancel fails, and attempts and budget outlast the link: at 2 req/s an attempt
+    # Every cancel fails, and attempts and the retry quota outlast the link: at 2 req/s an attempt
     # leaves at most every half second, so its retries keep coming until one finds the link
     # within the margin, which must end it without a request.
     target = expiring_link(datetime.now(UTC) + timedelta(seconds=3))
@@ -117,7 +117,6 @@ async def test_a_retry_rechecks_expiry_after_its_backoff(
         extra_env={
             "SWEEPER_SAFETY__EXPIRY_MARGIN": MARGIN,
             "SWEEPER_RETRY__ATTEMPTS": "30",
-            "SWEEPER_RETRY__BUDGET_MIN": "30",
         },
     )
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import anyio
 import pytest
 from aiolimiter import AsyncLimiter
+from structlog.testing import capture_logs
 
 from worker.pace import DEFAULT_PAUSE, HEADROOM, MAX_PAUSE, Pace
 
@@ -155,6 +156,21 @@ def test_a_later_429_extends_the_pause_and_counts_one_pause() -> None:
     assert (stats.rate_limited, stats.pauses, stats.paused_seconds) == (2, 1, 4.0)
     clock.advance(3)
     assert pace.paused_until is None
+
+
+def test_a_hold_shares_the_429_pause_and_never_shortens_it() -> None:
+    clock = FakeClock()
+    pace = Pace(rate=50, clock=clock)
+    with capture_logs() as logs:
+        pace.hold(0.5, cause="retry_quota")
+        assert pace.paused_until == clock.now + 0.5
+        pace.observe(status=429, headers={"Retry-After": "2"}, latency=0.1)
+        pace.hold(1.0, cause="retry_quota")  # shorter than the 429's: no change
+        assert pace.paused_until == clock.now + 2
+        pace.hold(3600, cause="retry_quota")
+    assert pace.paused_until == clock.now + MAX_PAUSE
+    assert pace.snapshot().rate_limited == 1
+    assert [log["cause"] for log in logs if log["event"] == "pace.paused"] == ["retry_quota"]
 
 
 @pytest.mark.parametrize(
