@@ -22,12 +22,12 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     # The redactor's str.replace, the renderer's isoformat, the write of each line.
     (
-        "logs: structlog, worker/logs.py, JSON",
-        ("/structlog/", "worker/logs.py", "json", "'isoformat'", "TextIOWrapper", "of 'str'"),
+        "logs: structlog, worker/ops/logs.py, JSON",
+        ("/structlog/", "worker/ops/logs.py", "json", "'isoformat'", "TextIOWrapper", "of 'str'"),
     ),
     (
-        "parsing: pydantic, worker/records.py, uuid",
-        ("pydantic", "worker/records.py", "/uuid.py", "'astimezone'"),
+        "parsing: pydantic, worker/api/records.py, uuid",
+        ("pydantic", "worker/api/records.py", "/uuid.py", "'astimezone'"),
     ),
     ("HTTP client: aiohttp, yarl, multidict", ("/aiohttp/", "/yarl/", "/multidict/")),
     ("event loop and sockets: asyncio", ("/asyncio/", "/selectors.py", "_socket", "epoll")),

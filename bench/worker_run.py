@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from bench.dataset import EXPIRING_WITHIN
 from bench.sandbox_process import RunningSandboxProcess
 from bench.timeline import Timeline, recording
-from worker.policies import policies_from_settings
 from worker.report import Report
 from worker.settings import load_settings
 from worker.sweep import sweep
+from worker.sweep.policies import policies_from_settings
 
 MAX_CANCELLATIONS = 10**7  # the cap guards production runs, not a benchmark's known plan
 

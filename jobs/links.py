@@ -1,6 +1,6 @@
 """The payment link as the policies see it: a compact, validated record.
 
-The client (``worker.records``) builds these from the API's JSON; the policies only read
+The client (``worker.api.records``) builds these from the API's JSON; the policies only read
 them. Nothing here knows about HTTP.
 """
 

@@ -18,10 +18,10 @@ from worker.errors import (
     TransientApiError,
 )
 from worker.outcomes import Abort, Outcome
-from worker.policies import PolicySet, policies_from_settings
 from worker.report import Report, ReportItem, Summary, write_report
 from worker.settings import Settings, load_settings
 from worker.sweep import sweep
+from worker.sweep.policies import PolicySet, policies_from_settings
 
 __all__ = [
     "Abort",

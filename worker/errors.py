@@ -13,7 +13,7 @@
     └── SafetyAbort            plan over the cap, failure threshold, incomplete scan (exit 4)
 
 Expected outcomes of a cancel (conflict, not found) are values of ``Outcome``, not errors.
-aiohttp's exceptions never leave ``worker.client``: they become these, ``from`` the original.
+aiohttp's exceptions never leave ``worker.api.client``: they become these, ``from`` the original.
 """
 
 from __future__ import annotations

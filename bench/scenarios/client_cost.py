@@ -204,10 +204,10 @@ def _cost_diagnosis(profiles: dict[str, dict[str, float]]) -> str:
     return (
         "The profile above splits the worker's extra CPU per cancel (among the named groups): "
         f"{shares}. Per cancel the worker does what the raw loop does not: the pace's "
-        "limiter and bookkeeping (`worker/pace.py`), a report item, and an audit event "
-        "rendered to a JSON log line and redacted (`worker/logs.py`). Tenacity is entered "
-        "only after a failed first attempt (`worker/retry.py`), and a cancel's answer body "
-        "is not parsed (`worker/client.py`)."
+        "limiter and bookkeeping (`worker/api/pace.py`), a report item, and an audit event "
+        "rendered to a JSON log line and redacted (`worker/ops/logs.py`). Tenacity is entered "
+        "only after a failed first attempt (`worker/api/retry.py`), and a cancel's answer body "
+        "is not parsed (`worker/api/client.py`)."
     )
 
 

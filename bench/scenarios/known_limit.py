@@ -90,7 +90,7 @@ def run(ctx: Context) -> Section:
     section.notes.append(
         f"`--rate auto` {settled} and then holds {auto_steady.text()} of L. The sandbox "
         f"sends `RateLimit-Limit: {limit}` from the first answer on, and before any 429 the "
-        "worker takes that quota as its rate (`worker/aimd.py`, `RateController.on_quota`), "
+        "worker takes that quota as its rate (`worker/api/_aimd.py`, `RateController.on_quota`), "
         "so `auto` runs like `--rate L` from its first page on."
     )
     section.plots.append(
@@ -181,7 +181,7 @@ def known_limit_diagnosis(runs: list[SweepFigures]) -> str:
             "arrivals, and a stall on either side bunches the limiter's evenly spaced sends "
             "by more than its 2.5 % headroom). A 429's `Retry-After` (whole seconds, so at "
             "least 1 s) stops every request, and the pause is honoured: about L requests "
-            "lost per 429. (The fixed rate then climbs straight back: `worker/aimd.py`, "
+            "lost per 429. (The fixed rate then climbs straight back: `worker/api/_aimd.py`, "
             f"FORGIVE.) Those runs held {statistics.median(f.steady_utilisation for f in hit):.3f} "
             "of L in their second half."
         )
@@ -189,14 +189,14 @@ def known_limit_diagnosis(runs: list[SweepFigures]) -> str:
     if paused:
         parts.append(
             f"{len(paused)} of {len(runs)} runs also paused every request for one slot "
-            "(1/L s) when an answer said `RateLimit-Remaining: 0` (`worker/pace.py`, "
+            "(1/L s) when an answer said `RateLimit-Remaining: 0` (`worker/api/pace.py`, "
             f"`Pace._follow`), {sum(f.quota_pauses for f in paused)} such pauses in all."
         )
     if clean:
         got = statistics.median(f.utilisation for f in clean)
         parts.append(
             f"The runs without a 429 reached {got:.3f} of L, against 0.975 for a perfect "
-            "client at the limiter's target (`worker/pace.py` HEADROOM): the rest is "
+            "client at the limiter's target (`worker/api/pace.py` HEADROOM): the rest is "
             "event-loop lateness beyond the limiter's 5 ms SLACK, lost for good, on a shared "
             "2-core machine."
         )

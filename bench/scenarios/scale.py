@@ -21,7 +21,7 @@ from bench.dataset import EXPIRING_WITHIN, PAGE_SIZE
 from bench.processes import child_env, run_measured
 from bench.results import Goal, Section, Spread, markdown_table, runs_text
 from bench.sandbox_process import sandbox_process, shown_command
-from worker.records import parse_page
+from worker.api.records import parse_page
 
 KEY = "scale"
 MAX_RSS_MIB = 512
@@ -169,7 +169,7 @@ def run(ctx: Context) -> Section:
         )
     section.tables.append(
         "What one scanned link holds in the worker (a page of 500 parsed by "
-        "`worker.records.parse_page`, `sys.getsizeof` of each part, objects shared between "
+        "`worker.api.records.parse_page`, `sys.getsizeof` of each part, objects shared between "
         "links counted once), bytes:\n\n"
         + markdown_table(["part", "bytes per link"], [[k, f"{v:.0f}"] for k, v in anatomy])
     )
@@ -181,7 +181,7 @@ def run(ctx: Context) -> Section:
         f"The sweep takes {ratios[-1]:.2f}x its bound at {points[-1][0]:,} links, against "
         f"{ratios[0]:.2f}x at {points[0][0]:,}. The scan parses each 500-link page on the "
         "event loop (pydantic), and the burst-free limiter loses for good any send its "
-        "timer wakes later than its 5 ms SLACK (`worker/pace.py`): the busier the loop, "
+        "timer wakes later than its 5 ms SLACK (`worker/api/pace.py`): the busier the loop, "
         "the further below the rate the scan runs. Planning the whole scan adds a few "
         "seconds at the end."
     )
@@ -281,7 +281,7 @@ def _rss_diagnosis(slopes: list[float]) -> str:
         "the `jobs.links.Link` each scanned link becomes (equal timestamps on a page and "
         "currencies are shared, so they count little); the rest is what is built around "
         "the links while the scan turns into a plan: the scan's list and the sort of ids "
-        "that finds repeated records (`worker/scan.py`), then the planner's reason masks, "
+        "that finds repeated records (`worker/sweep/scan.py`), then the planner's reason masks, "
         "the duplicates policy's sort by externalId and the decisions (`jobs/plan.py`, "
         "`jobs/duplicates.py`)."
     )

@@ -144,7 +144,7 @@ def _diagnosis(runs: list[SweepFigures]) -> str:
     return (
         f"The climb from 5 req/s is the cost: the rate {settle} (the scan alone "
         f"takes {scan:.1f} s at the low start), then holds {steady:.3f} of the limit, with "
-        f"{hits:g} 429s (median) on the way. `worker/aimd.py` doubles the rate each second "
+        f"{hits:g} 429s (median) on the way. `worker/api/_aimd.py` doubles the rate each second "
         "until the first 429 (slow start), then settles just under what the server admitted "
         "in the second before it; RateLimit-Limit, when sent, ends the search at once."
     )

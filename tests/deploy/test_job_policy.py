@@ -19,9 +19,9 @@ from tests.deploy.manifests import (
     resource_label,
     workloads,
 )
-from worker.durations import parse_duration
-from worker.exit_codes import ExitCode
+from worker.cli.exit_codes import ExitCode
 from worker.settings import DEFAULT_GRACE_PERIOD
+from worker.settings.durations import parse_duration
 
 # The CronJob controller checks every 10 s: a shorter deadline can miss every schedule.
 MIN_STARTING_DEADLINE = 10

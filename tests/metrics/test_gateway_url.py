@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from worker.errors import ConfigError
-from worker.metrics import gateway_origin
+from worker.ops.metrics import gateway_origin
 
 PRIVATE = "s3cret"
 

@@ -13,8 +13,8 @@ from structlog.testing import capture_logs
 
 from tests.metrics.factories import make_report, make_stats
 from tests.metrics.receiver import Answer, Receiver
-from worker.exit_codes import ExitCode
-from worker.metrics import push_metrics
+from worker.cli.exit_codes import ExitCode
+from worker.ops.metrics import push_metrics
 from worker.outcomes import Outcome
 
 JOB = "harmony-sweeper"

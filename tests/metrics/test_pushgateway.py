@@ -8,8 +8,8 @@ from pathlib import Path
 from tests.metrics.factories import FINISHED_AT, make_report, make_stats
 from tests.metrics.pushgateway import Pushgateway, Series
 from worker.__about__ import __version__
-from worker.exit_codes import ExitCode
-from worker.metrics import push_metrics
+from worker.cli.exit_codes import ExitCode
+from worker.ops.metrics import push_metrics
 from worker.outcomes import Abort, Outcome
 from worker.report import Report, RunStats
 

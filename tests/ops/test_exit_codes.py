@@ -1,4 +1,4 @@
-"""Errors and several organizations' statuses become one exit code, in worker.exit_codes."""
+"""Errors and several organizations' statuses become one exit code, in worker.cli.exit_codes."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from worker.cli.exit_codes import ExitCode, exit_code_for_error, worst
 from worker.errors import (
     AuthError,
     ConfigError,
@@ -13,8 +14,7 @@ from worker.errors import (
     SafetyAbort,
     SweeperError,
 )
-from worker.exit_codes import ExitCode, exit_code_for_error, worst
-from worker.lock import AlreadyRunning
+from worker.ops.lock import AlreadyRunning
 
 
 @pytest.mark.parametrize(

@@ -24,10 +24,10 @@ from structlog.testing import capture_logs
 
 from tests.sweep.helpers import environ_for, link
 from tests.threaded import ThreadedSandbox
+from worker.cli.exit_codes import ExitCode
+from worker.cli.run import deliver_report
 from worker.errors import ConfigError
-from worker.exit_codes import ExitCode
-from worker.lock import exclusive_lock
-from worker.runner import deliver_report
+from worker.ops.lock import exclusive_lock
 
 _SCRIPT = Path(sys.executable).with_name("harmony-sweeper")
 SOON = timedelta(minutes=10)

@@ -14,7 +14,7 @@ import structlog
 from structlog.testing import capture_logs
 
 from worker.errors import ConfigError
-from worker.logs import Renderer, configure_logging
+from worker.ops.logs import Renderer, configure_logging
 
 CANARY = "hs_canary_7Qx2pLm9"
 # A secret with characters JSON and repr() escape: the raw and the escaped form must both go.
@@ -140,7 +140,7 @@ def test_json_exceptions_are_data_without_local_variables() -> None:
 
 def test_events_can_be_asserted_as_data_after_configuring() -> None:
     configure_logging(renderer="json", stream=io.StringIO())
-    log = structlog.get_logger("worker.execute")
+    log = structlog.get_logger("worker.sweep.execute")
     log.info("payment.retry", id="link-1", attempt=1)  # first use: the logger must not be pinned
 
     with capture_logs() as captured:

@@ -9,9 +9,9 @@ import structlog
 from rich.console import Console
 
 from tests.report.factories import id_only_item, make_item, make_report, mixed_items, uid
-from worker.logs import configure_logging
+from worker.cli.progress import SweepProgress, make_console, plan_table, summary_table
+from worker.ops.logs import configure_logging
 from worker.outcomes import Outcome
-from worker.progress import SweepProgress, make_console, plan_table, summary_table
 
 
 def _terminal() -> Console:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from tests.report.factories import NOW, make_item, make_report, mixed_items, uid
 from worker.outcomes import Outcome
 from worker.report import Summary
-from worker.report_writers import ITEM_KEYS, SUMMARY_KEYS, json_ready, utc_text
+from worker.report.writers import ITEM_KEYS, SUMMARY_KEYS, json_ready, utc_text
 
 CONTRACT_SUMMARY_KEYS = {
     "scanned",

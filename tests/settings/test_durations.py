@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from worker.durations import as_duration, format_duration, parse_duration
+from worker.settings.durations import as_duration, format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

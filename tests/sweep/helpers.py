@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.testing import SandboxServer
-from worker.policies import PolicySet, policies_from_settings
 from worker.report import Report
 from worker.settings import Settings, load_settings
 from worker.sweep import sweep
+from worker.sweep.policies import PolicySet, policies_from_settings
 
 # Fast retries: the tests exercise the retry paths, not the waiting.
 FAST_RETRIES = {

@@ -9,9 +9,9 @@ import anyio
 
 from sandbox.testing import SandboxServer
 from worker.outcomes import Outcome
-from worker.policies import policies_from_settings
 from worker.report import ReportItem
 from worker.sweep import sweep
+from worker.sweep.policies import policies_from_settings
 
 from .helpers import link, settings_for
 

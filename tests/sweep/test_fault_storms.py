@@ -1,6 +1,6 @@
 """Fault storms end to end: a flaky gateway finishes the work; a dead one is not hammered.
 
-The bound tested is the one ``worker.retry`` states: no retry is sent unpaid, a retry costs
+The bound tested is the one ``worker.api.retry`` states: no retry is sent unpaid, a retry costs
 at least ``RETRY_COST`` and only answered calls refund, so the requests a run sends are at
 most its first attempts plus ``(quota + answered calls) / RETRY_COST``.
 """
@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 from sandbox.testing import SandboxServer
-from worker.exit_codes import ExitCode, exit_code_for_report
+from worker.api.retry import DEFAULT_QUOTA, RETRY_COST
+from worker.cli.exit_codes import ExitCode, exit_code_for_report
 from worker.outcomes import Abort, Outcome
-from worker.policies import policies_from_settings
 from worker.report import ReportItem
-from worker.retry import DEFAULT_QUOTA, RETRY_COST
 from worker.sweep import sweep
+from worker.sweep.policies import policies_from_settings
 
 from .helpers import by_id, link, run_sweep, settings_for, statuses
 

@@ -21,12 +21,12 @@ import trustme
 from structlog.testing import capture_logs
 
 from sandbox.testing import SandboxServer
-from worker.exit_codes import ExitCode, exit_code_for_report
+from worker.cli.exit_codes import ExitCode, exit_code_for_report
 from worker.outcomes import Abort
-from worker.policies import policies_from_settings
 from worker.report import Report, ReportItem
 from worker.settings import Settings, load_settings
 from worker.sweep import sweep
+from worker.sweep.policies import policies_from_settings
 
 from .helpers import FAST_RETRIES, link, settings_for, statuses
 from .netfaults import MISSING_HOST, SilentServer, free_port, missing_host_fails_fast

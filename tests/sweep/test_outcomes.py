@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.testing import SandboxServer
-from worker.exit_codes import ExitCode, exit_code_for_report
+from worker.cli.exit_codes import ExitCode, exit_code_for_report
 from worker.outcomes import Outcome
 
 from .helpers import by_id, link, patches, run_sweep, settings_for, statuses

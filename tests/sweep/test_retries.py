@@ -1,6 +1,6 @@
 """A cancel's retries end to end: attempts in the report, the run's quota, the retry events.
 
-The first attempt of a cancel is made outside tenacity's loop (``worker.retry``); these pin
+The first attempt of a cancel is made outside tenacity's loop (``worker.api.retry``); these pin
 down that a first attempt that fails is still retried, counted and charged as before.
 """
 

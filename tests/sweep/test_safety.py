@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sandbox.testing import SandboxServer
-from worker.exit_codes import ExitCode, exit_code_for_report
+from worker.cli.exit_codes import ExitCode, exit_code_for_report
 from worker.outcomes import Abort, Outcome
 
 from .helpers import link, patches, run_sweep, settings_for, statuses

@@ -22,11 +22,11 @@ from structlog.testing import capture_logs
 from sandbox.testing import SandboxServer
 from tests.threaded import ThreadedSandbox
 from worker.cli import cli
-from worker.exit_codes import ExitCode, exit_code_for_report
+from worker.cli.exit_codes import ExitCode, exit_code_for_report
 from worker.outcomes import Abort, Outcome
-from worker.policies import policies_from_settings
 from worker.report import Report, ReportItem
 from worker.sweep import sweep
+from worker.sweep.policies import policies_from_settings
 
 from .helpers import environ_for, iso, link, patches, run_sweep, settings_for, statuses
 

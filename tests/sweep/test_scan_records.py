@@ -20,9 +20,9 @@ import pytest
 
 from sandbox.testing import SandboxServer
 from worker.outcomes import Outcome
-from worker.policies import policies_from_settings
 from worker.report import ReportItem
 from worker.sweep import sweep
+from worker.sweep.policies import policies_from_settings
 
 from .helpers import by_id, link, run_sweep, settings_for, statuses
 

@@ -17,7 +17,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from sandbox.testing import SandboxServer
-from worker.exit_codes import ExitCode, exit_code_for_report
+from worker.cli.exit_codes import ExitCode, exit_code_for_report
 from worker.outcomes import Outcome
 
 from .helpers import by_id, run_sweep, settings_for, statuses

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from worker.aimd import CREEP, CUT, FORGIVE, PROBE_GAIN, RECOVER, SLOW_START_GAIN
-from worker.pace import Pace
+from worker.api._aimd import CREEP, CUT, FORGIVE, PROBE_GAIN, RECOVER, SLOW_START_GAIN
+from worker.api.pace import Pace
 
 
 class FakeClock:

@@ -6,8 +6,8 @@ from pydantic import SecretStr
 
 from sandbox.testing import SandboxServer
 from tests.sweep.helpers import link
-from worker.client import HarmonyClient
-from worker.pace import Pace
+from worker.api.client import HarmonyClient
+from worker.api.pace import Pace
 
 
 def client_for(server: SandboxServer) -> HarmonyClient:

@@ -9,8 +9,8 @@ from pydantic import SecretStr
 
 from sandbox.testing import SandboxServer
 from tests.sweep.helpers import link
-from worker.client import CancelAnswer, HarmonyClient, TooLate
-from worker.pace import Pace
+from worker.api.client import CancelAnswer, HarmonyClient, TooLate
+from worker.api.pace import Pace
 
 NOW = datetime(2026, 1, 9, 10, 30, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ import pytest
 from aiolimiter import AsyncLimiter
 from structlog.testing import capture_logs
 
-from worker.pace import DEFAULT_PAUSE, HEADROOM, MAX_PAUSE, Pace
+from worker.api.pace import DEFAULT_PAUSE, HEADROOM, MAX_PAUSE, Pace
 
 
 class FakeClock:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from worker.rate_headers import (
+from worker.api._rate_headers import (
     RateLimitHint,
     parse_rate_limit,
     parse_retry_after,

@@ -9,8 +9,7 @@ import anyio
 import pytest
 from structlog.testing import capture_logs
 
-from worker.errors import AuthError, MalformedResponse, NoResponse, RateLimited, TransientApiError
-from worker.retry import (
+from worker.api.retry import (
     DEFAULT_QUOTA,
     NO_RESPONSE_RETRY_COST,
     NO_RETRY_REFUND,
@@ -19,6 +18,7 @@ from worker.retry import (
     RetryQuota,
     with_retries,
 )
+from worker.errors import AuthError, MalformedResponse, NoResponse, RateLimited, TransientApiError
 
 
 class Sleeps:

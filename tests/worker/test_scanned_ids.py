@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from worker.scan import ScannedIds
+from worker.sweep.scan import ScannedIds
 
 
 def uid(high: int, low: int) -> str:

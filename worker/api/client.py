@@ -35,6 +35,8 @@ from yarl import URL
 
 from jobs.links import Link, Status
 from worker.__about__ import __version__
+from worker.api.pace import Pace
+from worker.api.records import Page, canonical_uuid, parse_link, parse_page, utc_now
 from worker.errors import (
     ApiError,
     AuthError,
@@ -44,8 +46,6 @@ from worker.errors import (
     TransientApiError,
     Unreachable,
 )
-from worker.pace import Pace
-from worker.records import Page, canonical_uuid, parse_link, parse_page, utc_now
 
 PAGE_SIZE_MAX = 500
 _MESSAGE_LIMIT = 300

@@ -4,7 +4,7 @@ The server counts all of a key's requests together, so one ``Pace`` holds, for a
 - a burst-free limiter (aiolimiter) running at the target rate less ``HEADROOM``;
 - one shared pause: a 429 sets a deadline from Retry-After that ``acquire()`` waits out for
   everybody, later 429s extend it and never shorten it;
-- the target rate (``worker.aimd.RateController``): fixed, or ``auto``, found by AIMD and
+- the target rate (``worker.api._aimd.RateController``): fixed, or ``auto``, found by AIMD and
   RateLimit-* headers;
 - the concurrency that rate needs, by Little's law.
 
@@ -24,8 +24,8 @@ import anyio
 import structlog
 from aiolimiter import AsyncLimiter
 
-from worker.aimd import RateController
-from worker.rate_headers import RateLimitHint, parse_rate_limit, retry_after_seconds
+from worker.api._aimd import RateController
+from worker.api._rate_headers import RateLimitHint, parse_rate_limit, retry_after_seconds
 
 __all__ = [
     "DEFAULT_AUTO_START_RATE",

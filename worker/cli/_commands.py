@@ -1,6 +1,6 @@
 """The command line: a thin shell that parses options and calls one core coroutine.
 
-Exit codes are mapped in ``worker.exit_codes``; nothing below this module exits or prints.
+Exit codes are mapped in ``worker.cli.exit_codes``; nothing below this module exits or prints.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ import structlog
 from rich.console import Console
 
 from sandbox.cli import sandbox_command
-from worker import runner
 from worker.__about__ import __version__
-from worker.demo import DEMO_LINKS, run_demo
+from worker.cli import run as runner
+from worker.cli.demo import DEMO_LINKS, run_demo
+from worker.cli.exit_codes import ExitCode, exit_code_for_error, exit_code_for_report
+from worker.cli.progress import make_console
 from worker.errors import ConfigError, SweeperError
-from worker.exit_codes import ExitCode, exit_code_for_error, exit_code_for_report
-from worker.lock import AlreadyRunning
-from worker.logs import configure_logging
-from worker.progress import make_console
+from worker.ops.lock import AlreadyRunning
+from worker.ops.logs import configure_logging
 from worker.report import Report
 from worker.settings import ENV_VARS, load_settings
 
@@ -151,7 +151,7 @@ async def _demo(console: Console, reports: Path, links: int) -> Report:
 def _expected_failure(exc: SweeperError) -> ExitCode:
     """The exit code of an error the project raises on purpose, said in one line.
 
-    The codes come from ``worker.exit_codes``; this only says them. A configuration error
+    The codes come from ``worker.cli.exit_codes``; this only says them. A configuration error
     is a usage error to click (``Error: ...`` and the usage hint, exit 2), like a bad flag;
     the others are one log event, since logging is configured by the time they can happen.
     """

@@ -14,12 +14,12 @@ from typing import Any
 from rich.console import Console
 
 from sandbox.testing import SandboxServer
-from worker.policies import policies_from_settings
-from worker.progress import SweepProgress, plan_table, summary_table
+from worker.cli.progress import SweepProgress, plan_table, summary_table
+from worker.cli.terminal import TerminalObserver
 from worker.report import Report
 from worker.settings import load_settings
 from worker.sweep import sweep
-from worker.terminal import TerminalObserver
+from worker.sweep.policies import policies_from_settings
 
 DEMO_LINKS = 1500
 DEMO_KNOBS = {

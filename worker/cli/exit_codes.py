@@ -27,7 +27,7 @@ import signal
 from collections.abc import Iterable
 
 from worker.errors import AuthError, ConfigError, SweeperError
-from worker.lock import AlreadyRunning
+from worker.ops.lock import AlreadyRunning
 from worker.outcomes import Abort
 from worker.report import Report
 

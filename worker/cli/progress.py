@@ -31,7 +31,7 @@ from rich.text import Text
 
 from worker.outcomes import Outcome
 from worker.report import Report, ReportItem
-from worker.report_writers import SUMMARY_KEYS, decimal_text
+from worker.report.writers import SUMMARY_KEYS, decimal_text
 
 # Outcomes that need an operator's eye are drawn in colour.
 _OUTCOME_STYLES = {

@@ -17,21 +17,15 @@ import anyio
 import structlog
 from rich.console import Console
 
-from worker.audit import AuditLog
+from worker.cli.exit_codes import ExitCode, exit_code_for_report, exit_code_for_signal, worst
+from worker.cli.progress import SweepProgress, summary_table
+from worker.cli.terminal import TerminalConfirm, TerminalObserver
 from worker.errors import ConfigError
-from worker.exit_codes import ExitCode, exit_code_for_report, exit_code_for_signal, worst
-from worker.lock import exclusive_lock
-from worker.metrics import push_metrics
-from worker.organizations import (
-    OrgReport,
-    OrgSweep,
-    organizations_json,
-    organizations_renderer,
-    sweep_organizations,
-)
-from worker.policies import policies_from_settings
-from worker.preflight import check_local_paths
-from worker.progress import SweepProgress, summary_table
+from worker.ops.audit import AuditLog
+from worker.ops.lock import exclusive_lock
+from worker.ops.metrics import push_metrics
+from worker.ops.preflight import check_local_paths
+from worker.ops.signals import run_until_signalled
 from worker.report import (
     fallback_directories,
     report_renderer,
@@ -39,10 +33,16 @@ from worker.report import (
     write_fallback,
 )
 from worker.settings import Settings
-from worker.signals import run_until_signalled
-from worker.terminal import TerminalConfirm, TerminalObserver
+from worker.sweep.organizations import (
+    OrgReport,
+    OrgSweep,
+    organizations_json,
+    organizations_renderer,
+    sweep_organizations,
+)
+from worker.sweep.policies import policies_from_settings
 
-log = structlog.get_logger("worker.runner")
+log = structlog.get_logger("worker.cli.run")
 
 
 def plan_organizations(settings: Settings) -> tuple[OrgSweep, ...]:

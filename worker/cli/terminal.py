@@ -9,7 +9,7 @@ import anyio.to_thread
 import click
 from rich.console import Console
 
-from worker.progress import SweepProgress, plan_table
+from worker.cli.progress import SweepProgress, plan_table
 from worker.report import ReportItem
 
 

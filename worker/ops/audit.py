@@ -23,7 +23,7 @@ import structlog
 
 from worker.errors import ConfigError
 
-log = structlog.get_logger("worker.audit")
+log = structlog.get_logger("worker.ops.audit")
 
 # Built once: json.dumps() with any option builds a new encoder for every line.
 _ENCODER = json.JSONEncoder(ensure_ascii=False)

@@ -44,7 +44,7 @@ STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx", "429", "no_answer")
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
-log = structlog.get_logger("worker.metrics")
+log = structlog.get_logger("worker.ops.metrics")
 
 
 def push_metrics(

@@ -9,7 +9,7 @@ from typing import TypeVar
 import anyio
 import structlog
 
-log = structlog.get_logger("worker.signals")
+log = structlog.get_logger("worker.ops.signals")
 
 T = TypeVar("T")
 

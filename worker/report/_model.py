@@ -4,9 +4,9 @@ The JSON shape is a public interface (issue 3, "Contract"): ``jobs.manifest`` re
 run's report back as a manifest, so every value must round-trip. Money never goes through
 ``float``: amounts are exact decimal text here (``jobs.Link.amount``) and plain decimal
 *strings* in JSON (``"1000"``, never ``"1E+3"``). Timestamps are ISO-8601 UTC ending in
-``Z``. How each format looks lives in ``worker.report_writers``.
+``Z``. How each format looks lives in ``worker.report.writers``.
 
-The CLI calls ``report_format`` and checks the path (``worker.preflight``: its folder must
+The CLI calls ``report_format`` and checks the path (``worker.ops.preflight``: its folder must
 exist and take a file) before any request, so a bad ``--report`` fails with exit 2 and
 nothing sent. ``write_report`` itself still creates missing parent directories, for callers
 of the Python API: the report is written after irreversible cancellations, and losing it to
@@ -35,7 +35,7 @@ from typing import Any, Literal, TextIO
 
 from worker.errors import ConfigError
 from worker.outcomes import Outcome
-from worker.report_writers import (
+from worker.report.writers import (
     ITEM_KEYS,
     SUMMARY_KEYS,
     CsvReportWriter,
@@ -145,7 +145,7 @@ class RunStats:
 
     ``requests_by_class`` keys: "2xx", "3xx", "4xx", "5xx", "429" (counted apart from the
     other 4xx) and "no_answer" (resets, timeouts). ``scan`` is the run's last scan as
-    ``worker.scan.ScanStats`` writes it (pages read, distinct links seen, the count the
+    ``worker.sweep.scan.ScanStats`` writes it (pages read, distinct links seen, the count the
     server announced, re-reads); for an incomplete scan, the one that stopped the run.
     """
 

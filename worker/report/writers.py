@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 from worker.outcomes import Outcome
 
 if TYPE_CHECKING:
-    from worker.report import Report
+    from worker.report._model import Report
 
 #: The keys of one JSON item, in order; also the CSV header.
 ITEM_KEYS: tuple[str, ...] = (

@@ -14,18 +14,18 @@ directory.
 
 This module is the public face; the work is split by concept:
 
-- ``worker.settings_model``: ``Settings``, ``ENV_VARS`` and ``FLAG_FIELDS``;
-- ``worker.settings_sections``: its tables, ``[policies]`` to ``[logging]``, and ``[[orgs]]``;
-- ``worker.settings_values``: the value types and their checks (URLs, durations, names);
-- ``worker.settings_env``: the environment sources (variables, shard pair, org keys);
-- ``worker.settings_orgs``: ``[[orgs]]`` merged over the top level, ``OrgRun``;
-- ``worker.settings_sources``: the TOML file, ``load_settings`` and its error messages.
+- ``worker.settings._model``: ``Settings``, ``ENV_VARS`` and ``FLAG_FIELDS``;
+- ``worker.settings._sections``: its tables, ``[policies]`` to ``[logging]``, and ``[[orgs]]``;
+- ``worker.settings._values``: the value types and their checks (URLs, durations, names);
+- ``worker.settings._env``: the environment sources (variables, shard pair, org keys);
+- ``worker.settings._orgs``: ``[[orgs]]`` merged over the top level, ``OrgRun``;
+- ``worker.settings._sources``: the TOML file, ``load_settings`` and its error messages.
 """
 
 from __future__ import annotations
 
-from worker.settings_env import API_KEY_ENV, SHARD_COUNT_ENV, SHARD_ENV, SHARD_INDEX_ENV
-from worker.settings_model import (
+from worker.settings._env import API_KEY_ENV, SHARD_COUNT_ENV, SHARD_ENV, SHARD_INDEX_ENV
+from worker.settings._model import (
     DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_GRACE_PERIOD,
@@ -40,8 +40,8 @@ from worker.settings_model import (
     Settings,
     default_initiator,
 )
-from worker.settings_orgs import DEFAULT_ORG_NAME, OrgRun
-from worker.settings_sections import (
+from worker.settings._orgs import DEFAULT_ORG_NAME, OrgRun
+from worker.settings._sections import (
     DEFAULT_EXPIRY_MARGIN,
     DEFAULT_FAILURE_MIN,
     DEFAULT_FAILURE_RATIO,
@@ -59,9 +59,9 @@ from worker.settings_sections import (
     SafetySettings,
     ScopeSettings,
 )
-from worker.settings_sources import load_settings
-from worker.settings_values import AUTO, MAX_CONCURRENCY, REPORT_SUFFIXES
-from worker.shard import Shard
+from worker.settings._sources import load_settings
+from worker.settings._values import AUTO, MAX_CONCURRENCY, REPORT_SUFFIXES
+from worker.settings.shard import Shard
 
 __all__ = [
     "API_KEY_ENV",

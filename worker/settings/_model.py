@@ -1,7 +1,7 @@
 """The settings' schema: ``Settings``, and the names by which the environment and the flags
 reach each of its fields.
 
-``worker.settings`` is the public face; ``worker.settings_sources`` loads these from the
+``worker.settings`` is the public face; ``worker.settings._sources`` loads these from the
 file, the environment and the flags.
 """
 
@@ -26,9 +26,9 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from worker.settings_env import API_KEY_ENV, ENV_PREFIX, EnvironSource, OrgKeysSource
-from worker.settings_orgs import DEFAULT_ORG_NAME, OrgRun, organization_runs
-from worker.settings_sections import (
+from worker.settings._env import API_KEY_ENV, ENV_PREFIX, EnvironSource, OrgKeysSource
+from worker.settings._orgs import DEFAULT_ORG_NAME, OrgRun, organization_runs
+from worker.settings._sections import (
     LoggingSettings,
     OrgSettings,
     PolicySettings,
@@ -36,7 +36,7 @@ from worker.settings_sections import (
     SafetySettings,
     ScopeSettings,
 )
-from worker.settings_values import (
+from worker.settings._values import (
     BaseUrl,
     Concurrency,
     Count,

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 from pydantic_settings import InitSettingsSource
 
-from worker.settings_sections import OrgSettings
-from worker.settings_values import Location, located_error, problem_text
+from worker.settings._sections import OrgSettings
+from worker.settings._values import Location, located_error, problem_text
 
 if TYPE_CHECKING:
-    from worker.settings_model import Settings
+    from worker.settings._model import Settings
 
 __all__ = ["DEFAULT_ORG_NAME", "OVERRIDES", "OrgRun", "organization_runs"]
 

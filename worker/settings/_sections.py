@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
-from worker.settings_values import (
+from worker.settings._values import (
     BaseUrl,
     Concurrency,
     Count,

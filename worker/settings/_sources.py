@@ -25,7 +25,7 @@ from pydantic_settings import (
 )
 
 from worker.errors import ConfigError
-from worker.settings_env import (
+from worker.settings._env import (
     API_KEY_ENV,
     SHARD_ENV,
     EnvironSource,
@@ -33,8 +33,8 @@ from worker.settings_env import (
     set_nested,
     unknown,
 )
-from worker.settings_model import ENV_VARS, FLAG_FIELDS, Settings, nested_model
-from worker.settings_values import LOCATED, Location, problem_text
+from worker.settings._model import ENV_VARS, FLAG_FIELDS, Settings, nested_model
+from worker.settings._values import LOCATED, Location, problem_text
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable

@@ -32,9 +32,9 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from worker.durations import as_duration
-from worker.settings_env import ENV_PREFIX
-from worker.shard import Shard
+from worker.settings._env import ENV_PREFIX
+from worker.settings.durations import as_duration
+from worker.settings.shard import Shard
 
 __all__ = [
     "AUTO",

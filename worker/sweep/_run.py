@@ -21,28 +21,28 @@ from jobs.links import Link, Status
 from jobs.plan import Decision, Plan, make_plan
 from jobs.policy import Policy
 from jobs.reasons import Reason
-from worker.audit import AuditLog
-from worker.client import HarmonyClient
-from worker.durations import format_duration
+from worker.api.client import HarmonyClient
+from worker.api.pace import Pace
+from worker.api.records import utc_now
+from worker.api.retry import RetryPolicy, RetryQuota, with_retries
 from worker.errors import AuthError, ConfigError, SweeperError, TransientApiError, Unreachable
-from worker.execute import (
+from worker.ops.audit import AuditLog
+from worker.outcomes import Abort, Outcome
+from worker.report import Report, ReportItem, RunStats, Summary, write_report
+from worker.report.writers import utc_text
+from worker.settings import Settings
+from worker.settings.durations import format_duration
+from worker.sweep._silence import deadline_passed, network_failure, watch_silence
+from worker.sweep._taskgroups import collapse_errors
+from worker.sweep.execute import (
     Executor,
     FailureThreshold,
     item_for,
     payment_fields,
     unknown_link_item,
 )
-from worker.outcomes import Abort, Outcome
-from worker.pace import Pace
-from worker.policies import PolicySet
-from worker.records import utc_now
-from worker.report import Report, ReportItem, RunStats, Summary, write_report
-from worker.report_writers import utc_text
-from worker.retry import RetryPolicy, RetryQuota, with_retries
-from worker.scan import ScanIncomplete, ScannedIds, ScanStats, scan_pending
-from worker.settings import Settings
-from worker.silence import deadline_passed, network_failure, watch_silence
-from worker.taskgroups import collapse_errors
+from worker.sweep.policies import PolicySet
+from worker.sweep.scan import ScanIncomplete, ScannedIds, ScanStats, scan_pending
 
 log = structlog.get_logger("worker.sweep")
 
@@ -103,7 +103,7 @@ async def sweep(
     if settings.orgs:
         raise ConfigError(
             "these settings list several organizations ([[orgs]]): sweep each of "
-            "settings.organizations(), or use worker.organizations.sweep_organizations"
+            "settings.organizations(), or use worker.sweep.organizations.sweep_organizations"
         )
     with ExitStack() as stack:
         if audit is None and settings.audit_log is not None:

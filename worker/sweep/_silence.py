@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import anyio
 
-from worker.client import HarmonyClient
+from worker.api.client import HarmonyClient
 from worker.errors import NoResponse, Unreachable
-from worker.scan import ScanIncomplete
+from worker.sweep.scan import ScanIncomplete
 
 # How often the API's silence is looked at, and how long it must last before the observer
 # hears that the run is waiting: a page normally takes well under a second.

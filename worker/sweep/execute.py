@@ -7,7 +7,7 @@ Each link ends in exactly one ``Outcome``:
   which, for the report. When an earlier attempt of ours got no answer and the retry gets
   400, a GET that shows CANCELLED means our first attempt worked: ``cancelled``.
 - 404 -> ``not_found``.
-- 5xx, resets, timeouts, 429 -> retried (``worker.retry``); ``failed`` once the attempts run
+- 5xx, resets, timeouts, 429 -> retried (``worker.api.retry``); ``failed`` once the attempts run
   out. Such a link is ``ExecutionState.retriable``: the sweep's next pass tries it again.
 - Too late -> ``skipped_expired``, and nothing sent for that attempt. Every attempt, the
   retries too, must leave before the link's ``expiresAt`` less ``expiry_margin`` (latency,
@@ -36,15 +36,15 @@ import structlog
 from jobs.links import Link, Status
 from jobs.plan import Decision
 from jobs.reasons import Reason
-from worker.client import CancelAnswer, HarmonyClient, TooLate
-from worker.durations import format_duration
+from worker.api.client import CancelAnswer, HarmonyClient, TooLate
+from worker.api.retry import RetryPolicy, RetryQuota, with_retries
 from worker.errors import ApiError, AuthError, NoResponse, SweeperError, TransientApiError
 from worker.outcomes import Outcome
 from worker.report import ReportItem
-from worker.retry import RetryPolicy, RetryQuota, with_retries
-from worker.taskgroups import collapse_errors
+from worker.settings.durations import format_duration
+from worker.sweep._taskgroups import collapse_errors
 
-log = structlog.get_logger("worker.execute")
+log = structlog.get_logger("worker.sweep.execute")
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 One organization's failure never stops the others: ``sweep`` reports expected failures
 (a refused key, a safety abort) in its report instead of raising. The process's exit code
-is the worst of theirs (``worker.exit_codes.worst``).
+is the worst of theirs (``worker.cli.exit_codes.worst``).
 """
 
 from __future__ import annotations
@@ -18,10 +18,9 @@ from typing import Any, TextIO
 import anyio
 import structlog
 
-from worker.audit import AuditLog
-from worker.policies import PolicySet
+from worker.ops.audit import AuditLog
 from worker.report import Report, ReportFormat, report_format, write_atomically
-from worker.report_writers import (
+from worker.report.writers import (
     ITEM_KEYS,
     SUMMARY_KEYS,
     CsvReportWriter,
@@ -29,9 +28,10 @@ from worker.report_writers import (
     utc_text,
 )
 from worker.settings import Settings
-from worker.sweep import Confirm, SweepObserver, sweep
+from worker.sweep._run import Confirm, SweepObserver, sweep
+from worker.sweep.policies import PolicySet
 
-log = structlog.get_logger("worker.organizations")
+log = structlog.get_logger("worker.sweep.organizations")
 
 MAX_PARALLEL_ORGS = 4
 """Organizations swept at once; each has its own limiter, so they do not slow each other."""

@@ -30,13 +30,13 @@ import anyio
 import structlog
 
 from jobs.links import Link
-from worker.client import PAGE_SIZE_MAX, HarmonyClient
+from worker.api.client import PAGE_SIZE_MAX, HarmonyClient
+from worker.api.records import Page
+from worker.api.retry import RetryPolicy, RetryQuota, with_retries
 from worker.errors import AuthError, SafetyAbort, SweeperError
-from worker.records import Page
-from worker.retry import RetryPolicy, RetryQuota, with_retries
-from worker.taskgroups import collapse_errors
+from worker.sweep._taskgroups import collapse_errors
 
-log = structlog.get_logger("worker.scan")
+log = structlog.get_logger("worker.sweep.scan")
 
 MAX_EXTRA_PAGES = 100
 """Pages read past page 1's estimate when ``count`` grows during the scan, at most."""

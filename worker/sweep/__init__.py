@@ -1,0 +1,31 @@
+"""The run: scan, plan by policy, guard, execute; one organization or several.
+
+``sweep`` is the core coroutine (``_run``); ``scan``, ``policies`` and ``execute`` are its
+stages, ``organizations`` runs several sweeps side by side.
+"""
+
+from __future__ import annotations
+
+from worker.sweep._run import Confirm, SweepObserver, sweep
+from worker.sweep.organizations import (
+    OrgReport,
+    OrgSweep,
+    sweep_organizations,
+    write_organizations_report,
+)
+from worker.sweep.policies import PolicySet, policies_from_settings
+from worker.sweep.scan import ScanIncomplete, ScannedIds
+
+__all__ = [
+    "Confirm",
+    "OrgReport",
+    "OrgSweep",
+    "PolicySet",
+    "ScanIncomplete",
+    "ScannedIds",
+    "SweepObserver",
+    "policies_from_settings",
+    "sweep",
+    "sweep_organizations",
+    "write_organizations_report",
+]
