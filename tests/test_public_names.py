@@ -73,6 +73,7 @@ PUBLIC_NAMES: dict[str, list[str]] = {
         "ITEM_KEYS",
         "SUMMARY_KEYS",
         "Mode",
+        "OrgReport",
         "Report",
         "ReportFormat",
         "ReportItem",
@@ -80,10 +81,13 @@ PUBLIC_NAMES: dict[str, list[str]] = {
         "RunStats",
         "Summary",
         "fallback_directories",
+        "organizations_json",
+        "organizations_renderer",
         "report_format",
         "report_renderer",
         "write_atomically",
         "write_fallback",
+        "write_organizations_report",
         "write_report",
     ],
     "worker.settings": [
@@ -130,7 +134,6 @@ PUBLIC_NAMES: dict[str, list[str]] = {
     ],
     "worker.sweep": [
         "Confirm",
-        "OrgReport",
         "OrgSweep",
         "PolicySet",
         "ScanIncomplete",
@@ -139,7 +142,6 @@ PUBLIC_NAMES: dict[str, list[str]] = {
         "policies_from_settings",
         "sweep",
         "sweep_organizations",
-        "write_organizations_report",
     ],
 }
 

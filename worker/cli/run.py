@@ -27,19 +27,16 @@ from worker.ops.metrics import push_metrics
 from worker.ops.preflight import check_local_paths
 from worker.ops.signals import run_until_signalled
 from worker.report import (
+    OrgReport,
     fallback_directories,
+    organizations_json,
+    organizations_renderer,
     report_renderer,
     write_atomically,
     write_fallback,
 )
 from worker.settings import Settings
-from worker.sweep.organizations import (
-    OrgReport,
-    OrgSweep,
-    organizations_json,
-    organizations_renderer,
-    sweep_organizations,
-)
+from worker.sweep.organizations import OrgSweep, sweep_organizations
 from worker.sweep.policies import policies_from_settings
 
 log = structlog.get_logger("worker.cli.run")

@@ -1,7 +1,8 @@
 """The run's report: the model, atomic writing, and the .json, .csv and .md writers.
 
 ``_model`` holds the records and the writing; ``writers`` how each format looks, and the
-JSON contract's keys (``ITEM_KEYS``, ``SUMMARY_KEYS``).
+JSON contract's keys (``ITEM_KEYS``, ``SUMMARY_KEYS``); ``organizations`` the combined
+report of several organizations.
 """
 
 from __future__ import annotations
@@ -20,12 +21,19 @@ from worker.report._model import (
     write_fallback,
     write_report,
 )
+from worker.report.organizations import (
+    OrgReport,
+    organizations_json,
+    organizations_renderer,
+    write_organizations_report,
+)
 from worker.report.writers import ITEM_KEYS, SUMMARY_KEYS, ReportWriter
 
 __all__ = [
     "ITEM_KEYS",
     "SUMMARY_KEYS",
     "Mode",
+    "OrgReport",
     "Report",
     "ReportFormat",
     "ReportItem",
@@ -33,9 +41,12 @@ __all__ = [
     "RunStats",
     "Summary",
     "fallback_directories",
+    "organizations_json",
+    "organizations_renderer",
     "report_format",
     "report_renderer",
     "write_atomically",
     "write_fallback",
+    "write_organizations_report",
     "write_report",
 ]

@@ -7,18 +7,12 @@ stages, ``organizations`` runs several sweeps side by side.
 from __future__ import annotations
 
 from worker.sweep._run import Confirm, SweepObserver, sweep
-from worker.sweep.organizations import (
-    OrgReport,
-    OrgSweep,
-    sweep_organizations,
-    write_organizations_report,
-)
+from worker.sweep.organizations import OrgSweep, sweep_organizations
 from worker.sweep.policies import PolicySet, policies_from_settings
 from worker.sweep.scan import ScanIncomplete, ScannedIds
 
 __all__ = [
     "Confirm",
-    "OrgReport",
     "OrgSweep",
     "PolicySet",
     "ScanIncomplete",
@@ -27,5 +21,4 @@ __all__ = [
     "policies_from_settings",
     "sweep",
     "sweep_organizations",
-    "write_organizations_report",
 ]
