@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from tests.report.factories import NOW, make_item, make_report, mixed_items, uid
 from worker.outcomes import Outcome
-from worker.report import Summary
-from worker.report.writers import ITEM_KEYS, SUMMARY_KEYS, json_ready, utc_text
+from worker.report import ITEM_KEYS, SUMMARY_KEYS, Summary, utc_text
+from worker.report._encoding import json_ready
 
 CONTRACT_SUMMARY_KEYS = {
     "scanned",

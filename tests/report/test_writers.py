@@ -21,8 +21,7 @@ from jobs.reasons import Reason
 from tests.report.factories import id_only_item, make_item, make_report, mixed_items, uid
 from worker.errors import ConfigError
 from worker.outcomes import Outcome
-from worker.report import ReportFormat, ReportItem, report_format, write_report
-from worker.report.writers import ITEM_KEYS
+from worker.report import ITEM_KEYS, ReportFormat, ReportItem, report_format, write_report
 
 CONTRACT_TOP_KEYS = {"run_id", "mode", "started_at", "finished_at", "policies", "summary", "items"}
 CONTRACT_ITEM_KEYS = [

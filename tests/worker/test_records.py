@@ -11,7 +11,7 @@ import pytest
 
 from worker.api.records import canonical_uuid, parse_link, parse_page
 from worker.errors import MalformedResponse
-from worker.report.writers import decimal_text
+from worker.report import decimal_text
 
 LINK_ID = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"
 

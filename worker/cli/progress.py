@@ -30,8 +30,7 @@ from rich.table import Table
 from rich.text import Text
 
 from worker.outcomes import Outcome
-from worker.report import Report, ReportItem
-from worker.report.writers import SUMMARY_KEYS, decimal_text
+from worker.report import SUMMARY_KEYS, Report, ReportItem, decimal_text
 
 # Outcomes that need an operator's eye are drawn in colour.
 _OUTCOME_STYLES = {

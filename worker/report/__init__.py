@@ -1,25 +1,23 @@
 """The run's report: the model, atomic writing, and the .json, .csv and .md writers.
 
-``_model`` holds the records and the writing; ``writers`` how each format looks, and the
-JSON contract's keys (``ITEM_KEYS``, ``SUMMARY_KEYS``); ``organizations`` the combined
-report of several organizations.
+Imports run one way inside the package, bottom first: ``_encoding`` (values as text) <-
+``items`` (``ReportItem``, its factories, ``ITEM_KEYS``) <- ``summary`` (``Summary``,
+``SUMMARY_KEYS``) <- ``report`` (``Report``, ``RunStats``); ``_atomic`` (whole files, the
+fallback); ``writers`` (each format, picked by the extension) <- ``organizations`` (the
+combined report of several organizations).
 """
 
 from __future__ import annotations
 
-from worker.report._model import (
-    Mode,
-    Report,
-    ReportFormat,
+from worker.report._atomic import fallback_directories, write_atomically, write_fallback
+from worker.report._encoding import decimal_text, utc_text
+from worker.report.items import (
+    ITEM_KEYS,
+    PAYMENT_EVENT_KEYS,
     ReportItem,
-    RunStats,
-    Summary,
-    fallback_directories,
-    report_format,
-    report_renderer,
-    write_atomically,
-    write_fallback,
-    write_report,
+    item_for,
+    payment_fields,
+    unknown_link_item,
 )
 from worker.report.organizations import (
     OrgReport,
@@ -27,10 +25,19 @@ from worker.report.organizations import (
     organizations_renderer,
     write_organizations_report,
 )
-from worker.report.writers import ITEM_KEYS, SUMMARY_KEYS, ReportWriter
+from worker.report.report import Mode, Report, RunStats
+from worker.report.summary import SUMMARY_KEYS, Summary
+from worker.report.writers import (
+    ReportFormat,
+    ReportWriter,
+    report_format,
+    report_renderer,
+    write_report,
+)
 
 __all__ = [
     "ITEM_KEYS",
+    "PAYMENT_EVENT_KEYS",
     "SUMMARY_KEYS",
     "Mode",
     "OrgReport",
@@ -40,11 +47,16 @@ __all__ = [
     "ReportWriter",
     "RunStats",
     "Summary",
+    "decimal_text",
     "fallback_directories",
+    "item_for",
     "organizations_json",
     "organizations_renderer",
+    "payment_fields",
     "report_format",
     "report_renderer",
+    "unknown_link_item",
+    "utc_text",
     "write_atomically",
     "write_fallback",
     "write_organizations_report",

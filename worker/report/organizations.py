@@ -14,13 +14,16 @@ from io import StringIO
 from pathlib import Path
 from typing import Any, TextIO
 
-from worker.report._model import Report, ReportFormat, report_format, write_atomically
+from worker.report._atomic import write_atomically
+from worker.report._encoding import utc_text
+from worker.report.items import ITEM_KEYS
+from worker.report.report import Report
+from worker.report.summary import SUMMARY_KEYS
 from worker.report.writers import (
-    ITEM_KEYS,
-    SUMMARY_KEYS,
     CsvReportWriter,
     MarkdownReportWriter,
-    utc_text,
+    ReportFormat,
+    report_format,
 )
 
 
@@ -67,11 +70,9 @@ def _render(reports: Sequence[OrgReport], fmt: ReportFormat, stream: TextIO) -> 
     elif fmt is ReportFormat.CSV:
         writer = csv.writer(stream)
         writer.writerow(("organization", *ITEM_KEYS))
+        rows = CsvReportWriter().rows
         for entry in reports:
-            section = StringIO()
-            CsvReportWriter().write(entry.report, section)
-            rows = list(csv.reader(StringIO(section.getvalue())))[1:]
-            writer.writerows((entry.name, *row) for row in rows)
+            writer.writerows([entry.name, *row] for row in rows(entry.report))
     else:
         stream.write(f"# harmony-sweeper report: {len(reports)} organizations\n")
         for entry in reports:

@@ -1,85 +1,37 @@
-"""How a report looks in each format (.json, .csv, .md), and how its values become text.
+"""How a report looks in each format (.json, .csv, .md), and which format a path names.
 
-The value encoders live here rather than in ``worker.report`` so that the writers need the
-report's records only for type checking: ``worker.report`` imports this module to pick a
-writer, and the reverse import would be a cycle.
+The CLI calls ``report_format`` and checks the path (``worker.ops.preflight``: its folder must
+exist and take a file) before any request, so a bad ``--report`` fails with exit 2 and
+nothing sent. ``write_report`` itself still creates missing parent directories, for callers
+of the Python API: the report is written after irreversible cancellations, and losing it to
+a missing folder would be worse than creating one (``worker.report._atomic``).
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import enum
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator
 from decimal import Decimal
-from pathlib import PurePath
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, TextIO
 
-from worker.outcomes import Outcome
+from worker.errors import ConfigError
+from worker.report._atomic import write_atomically
+from worker.report._encoding import (
+    decimal_text,
+    json_ready,
+    markdown_cell,
+    neutralise_formula,
+    utc_text,
+)
+from worker.report.items import ITEM_KEYS
+from worker.report.summary import SUMMARY_KEYS
 
 if TYPE_CHECKING:
-    from worker.report._model import Report
-
-#: The keys of one JSON item, in order; also the CSV header.
-ITEM_KEYS: tuple[str, ...] = (
-    "id",
-    "externalId",
-    "amount",
-    "currency",
-    "expiresAt",
-    "createdAt",
-    "reasons",
-    "outcome",
-    "http_status",
-    "attempts",
-    "message",
-)
-
-#: The summary's keys, in order: ``scanned``, ``planned``, then one count per outcome.
-SUMMARY_KEYS: tuple[str, ...] = ("scanned", "planned", *(outcome.value for outcome in Outcome))
-
-
-def utc_text(moment: dt.datetime) -> str:
-    """``moment`` as ISO-8601 UTC ending in ``Z``; a naive datetime is a bug, so it raises."""
-    if moment.utcoffset() is None:
-        raise ValueError(f"naive datetime in a report: {moment!r}")
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-def decimal_text(amount: Decimal | str) -> str:
-    """``amount`` (a ``Decimal`` or its text) as plain decimal text: no exponent, no float."""
-    return format(Decimal(amount), "f")
-
-
-def json_ready(value: object) -> Any:  # noqa: PLR0911 (a flat type dispatch reads best)
-    """``value`` with datetimes, decimals, durations, enums and paths turned into JSON types.
-
-    Policies describe themselves with whatever types are natural to them; the report
-    normalises them here rather than trusting every policy to, and refuses anything else so
-    that an unserialisable value fails loudly instead of turning into a ``repr``.
-    """
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    if isinstance(value, enum.Enum):
-        return json_ready(value.value)
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Decimal):
-        return decimal_text(value)
-    if isinstance(value, dt.datetime):
-        return utc_text(value)
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
-    if isinstance(value, PurePath):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(key): json_ready(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
-        return [json_ready(item) for item in items]
-    raise TypeError(f"cannot put a {type(value).__name__} into a report: {value!r}")
+    from worker.report.report import Report
 
 
 class ReportWriter(Protocol):
@@ -98,18 +50,9 @@ class JsonReportWriter:
         stream.write("\n")
 
 
-# Spreadsheets run a cell that starts with one of these as a formula (CSV injection);
-# externalId, currency and message come from merchants or the API, so OWASP's advice applies:
-# prefix such a cell with a single quote so that it is shown as text.
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-# Only text that came from outside is guarded: amounts are numbers we formatted, and a
-# leading "-" there would be a sign, not a formula.
+# Only text that came from outside goes through ``neutralise_formula``: amounts are numbers we
+# formatted, and a leading "-" there would be a sign, not a formula.
 _UNTRUSTED_CSV_KEYS = frozenset({"externalId", "currency", "message"})
-
-
-def neutralise_formula(cell: str) -> str:
-    """``cell`` with a leading ``'`` when a spreadsheet would run it as a formula."""
-    return f"'{cell}" if cell.startswith(_FORMULA_TRIGGERS) else cell
 
 
 class CsvReportWriter:
@@ -119,6 +62,10 @@ class CsvReportWriter:
         """Write the items of ``report`` as CSV."""
         writer = csv.writer(stream)
         writer.writerow(ITEM_KEYS)
+        writer.writerows(self.rows(report))
+
+    def rows(self, report: Report) -> Iterator[list[str]]:
+        """The cells of each item's row, in ``ITEM_KEYS`` order, before CSV quoting."""
         for item in report.items:
             data = item.to_json_dict()
             data["reasons"] = ";".join(data["reasons"])
@@ -127,18 +74,7 @@ class CsvReportWriter:
                 value = data[key]
                 cell = "" if value is None else str(value)
                 row.append(neutralise_formula(cell) if key in _UNTRUSTED_CSV_KEYS else cell)
-            writer.writerow(row)
-
-
-# Characters that Markdown would read as syntax inside a table cell; backslash first, so the
-# escapes added for the others are not escaped again. "<" and ">" stop inline HTML.
-_MARKDOWN_SPECIAL = "\\`*_[]<>|~"
-
-
-def markdown_cell(text: str) -> str:
-    """``text`` safe inside one Markdown table cell: syntax escaped, on one line."""
-    escaped = "".join(f"\\{char}" if char in _MARKDOWN_SPECIAL else char for char in text)
-    return " ".join(escaped.splitlines())
+            yield row
 
 
 def _table(header: tuple[str, ...], rows: list[list[str]]) -> list[str]:
@@ -237,3 +173,42 @@ def _totals(report: Report) -> list[list[str]]:
         key = (outcome, currency)
         rows.append([outcome, markdown_cell(currency), str(counts[key]), decimal_text(sums[key])])
     return rows
+
+
+class ReportFormat(enum.StrEnum):
+    """A report file format, named by its file extension."""
+
+    JSON = "json"
+    CSV = "csv"
+    MARKDOWN = "md"
+
+
+_WRITERS: dict[ReportFormat, ReportWriter] = {
+    ReportFormat.JSON: JsonReportWriter(),
+    ReportFormat.CSV: CsvReportWriter(),
+    ReportFormat.MARKDOWN: MarkdownReportWriter(),
+}
+
+
+def report_format(path: Path) -> ReportFormat:
+    """The format ``path``'s extension names; any other extension is a ``ConfigError``."""
+    extension = path.suffix.lower().removeprefix(".")
+    try:
+        return ReportFormat(extension)
+    except ValueError:
+        supported = ", ".join(f".{fmt.value}" for fmt in ReportFormat)
+        raise ConfigError(
+            f"report file {path}: unsupported extension {path.suffix or '(none)'!r};"
+            f" use one of {supported}"
+        ) from None
+
+
+def write_report(report: Report, path: Path) -> None:
+    """Write ``report`` to ``path`` in the format its extension names, atomically."""
+    write_atomically(path, report_renderer(report, path))
+
+
+def report_renderer(report: Report, path: Path) -> Callable[[TextIO], None]:
+    """What writes ``report`` into a stream in the format ``path``'s extension names."""
+    writer = _WRITERS[report_format(path)]
+    return lambda stream: writer.write(report, stream)

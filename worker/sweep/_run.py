@@ -28,19 +28,22 @@ from worker.api.retry import RetryPolicy, RetryQuota, with_retries
 from worker.errors import AuthError, ConfigError, SweeperError, TransientApiError, Unreachable
 from worker.ops.audit import AuditLog
 from worker.outcomes import Abort, Outcome
-from worker.report import Report, ReportItem, RunStats, Summary, write_report
-from worker.report.writers import utc_text
+from worker.report import (
+    Report,
+    ReportItem,
+    RunStats,
+    Summary,
+    item_for,
+    payment_fields,
+    unknown_link_item,
+    utc_text,
+    write_report,
+)
 from worker.settings import Settings
 from worker.settings.durations import format_duration
 from worker.sweep._silence import deadline_passed, network_failure, watch_silence
 from worker.sweep._taskgroups import collapse_errors
-from worker.sweep.execute import (
-    Executor,
-    FailureThreshold,
-    item_for,
-    payment_fields,
-    unknown_link_item,
-)
+from worker.sweep.execute import Executor, FailureThreshold
 from worker.sweep.policies import PolicySet
 from worker.sweep.scan import ScanIncomplete, ScannedIds, ScanStats, scan_pending
 

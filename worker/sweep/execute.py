@@ -35,12 +35,11 @@ import structlog
 
 from jobs.links import Link, Status
 from jobs.plan import Decision
-from jobs.reasons import Reason
 from worker.api.client import CancelAnswer, HarmonyClient, TooLate
 from worker.api.retry import RetryPolicy, RetryQuota, with_retries
 from worker.errors import ApiError, AuthError, NoResponse, SweeperError, TransientApiError
 from worker.outcomes import Outcome
-from worker.report import ReportItem
+from worker.report import ReportItem, item_for, payment_fields
 from worker.settings.durations import format_duration
 from worker.sweep._taskgroups import collapse_errors
 
@@ -72,50 +71,6 @@ class ExecutionState:
 
 
 OnOutcome = Callable[[ReportItem], None]
-
-
-def item_for(
-    link: Link,
-    reasons: Sequence[str],
-    outcome: Outcome,
-    *,
-    http_status: int | None = None,
-    attempts: int = 0,
-    message: str | None = None,
-) -> ReportItem:
-    """A report line for ``link``."""
-    return ReportItem(
-        id=link.id,
-        external_id=link.external_id,
-        amount=link.amount,
-        currency=link.currency,
-        expires_at=link.expires_at,
-        created_at=link.created_at,
-        reasons=tuple(reasons),
-        outcome=outcome,
-        http_status=http_status,
-        attempts=attempts,
-        message=message,
-    )
-
-
-def unknown_link_item(
-    link_id: str, outcome: Outcome, message: str, http_status: int | None = None
-) -> ReportItem:
-    """A report line for a listed id whose link could not be read (gone, or unreadable)."""
-    return ReportItem(
-        id=link_id,
-        external_id=None,
-        amount=None,
-        currency=None,
-        expires_at=None,
-        created_at=None,
-        reasons=(str(Reason.MANIFEST),),
-        outcome=outcome,
-        http_status=http_status,
-        attempts=0,
-        message=message,
-    )
 
 
 def conflict_message(link: Link | None, *, now_expired: bool) -> str:
@@ -347,21 +302,3 @@ class Executor:
         except SweeperError as exc:
             log.warning("payment.lookup_failed", id=link_id, error=str(exc))
         return None
-
-
-# A payment event carries the report item's own keys, so a log line and a report row join.
-PAYMENT_EVENT_KEYS = (
-    "id",
-    "externalId",
-    "amount",
-    "currency",
-    "reasons",
-    "http_status",
-    "attempts",
-    "message",
-)
-
-
-def payment_fields(item: ReportItem, keys: Sequence[str] = PAYMENT_EVENT_KEYS) -> dict[str, object]:
-    """``keys`` of the item's report JSON, for a log or audit event."""
-    return item.to_json_dict(keys)

@@ -1,0 +1,90 @@
+"""The run's report: what the run did (``Report``) and how it used the API (``RunStats``).
+
+The JSON shape is a public interface (issue 3, "Contract"): ``jobs.manifest`` reads a dry
+run's report back as a manifest, so every value must round-trip. Money never goes through
+``float``: amounts are exact decimal text here (``jobs.Link.amount``) and plain decimal
+*strings* in JSON (``"1000"``, never ``"1E+3"``). Timestamps are ISO-8601 UTC ending in
+``Z``. How each format looks lives in ``worker.report.writers``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from worker.report._encoding import json_ready, utc_text
+from worker.report.items import ReportItem
+from worker.report.summary import Summary
+
+Mode = Literal["dry-run", "execute"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunStats:
+    """How the run used the API: what metrics and the report's ``stats`` object show.
+
+    ``requests_by_class`` keys: "2xx", "3xx", "4xx", "5xx", "429" (counted apart from the
+    other 4xx) and "no_answer" (resets, timeouts). ``scan`` is the run's last scan as
+    ``worker.sweep.scan.ScanStats`` writes it (pages read, distinct links seen, the count the
+    server announced, re-reads); for an incomplete scan, the one that stopped the run.
+    """
+
+    requests_by_class: Mapping[str, int]
+    rate_limited: int
+    retries: int
+    duration_seconds: float
+    scan: Mapping[str, int] | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The stats as JSON-ready data."""
+        return {
+            "requests": sum(self.requests_by_class.values()),
+            "requests_by_class": dict(sorted(self.requests_by_class.items())),
+            "rate_limited": self.rate_limited,
+            "retries": self.retries,
+            "duration_seconds": round(self.duration_seconds, 3),
+            **({} if self.scan is None else {"scan": dict(self.scan)}),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything a run did, in the order the report lists it.
+
+    ``policies`` is each policy's ``describe()``, keyed by policy name. ``aborted`` says why
+    the run stopped early (a safety abort, an interrupt), and is ``None`` when it did not;
+    ``abort_detail`` says what caused it in words ("connection refused by api:443"), when
+    an error did.
+    """
+
+    run_id: str
+    mode: Mode
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    policies: Mapping[str, object]
+    summary: Summary
+    items: tuple[ReportItem, ...]
+    aborted: str | None = None
+    stats: RunStats | None = None
+    abort_detail: str | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data; ``aborted``, its detail and ``stats`` only when set."""
+        data: dict[str, Any] = {
+            "run_id": self.run_id,
+            "mode": self.mode,
+            "started_at": utc_text(self.started_at),
+            "finished_at": utc_text(self.finished_at),
+        }
+        if self.aborted is not None:
+            data["aborted"] = str(self.aborted)
+        if self.abort_detail is not None:
+            data["abort_detail"] = self.abort_detail
+        data["policies"] = json_ready(self.policies)
+        data["summary"] = self.summary.to_json_dict()
+        if self.stats is not None:
+            data["stats"] = self.stats.to_json_dict()
+        data["items"] = [item.to_json_dict() for item in self.items]
+        return data
