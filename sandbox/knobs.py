@@ -34,6 +34,7 @@ class Knobs:
     pay_rate: float = 0.0
     malformed_rate: float = 0.0
     fault_routes: tuple[str, ...] | None = None  # where fault_rate and reset_rate apply; None: all
+    sibling_pay_rate: float = 0.0  # of pay_rate: to a PENDING sibling of a CONFIRMED link
 
     def faults_apply_to(self, route_name: str) -> bool:
         """Whether `fault_rate` and `reset_rate` may hit this route ("list", "cancel", ...)."""
@@ -59,6 +60,7 @@ class Knobs:
 KNOB_NAMES: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(Knobs))
 _FRACTIONS = frozenset(
     {"fault_rate", "reset_rate", "ambiguous_rate", "race_rate", "malformed_rate"}
+    | {"sibling_pay_rate"}
 )
 _NON_NEGATIVE = frozenset({"latency_ms", "latency_jitter_ms", "pay_rate"})
 ROUTE_NAMES = ("list", "get", "create", "cancel")

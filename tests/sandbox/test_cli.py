@@ -106,7 +106,13 @@ def test_help_lists_every_knob_as_a_flag() -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["--fault-rate", "1.5"], ["--rate-limit", "0"], ["--port", "-1"], ["--latency-ms", "-5"]],
+    [
+        ["--fault-rate", "1.5"],
+        ["--rate-limit", "0"],
+        ["--port", "-1"],
+        ["--latency-ms", "-5"],
+        ["--sibling-pay-rate", "1.5"],
+    ],
 )
 def test_bad_flags_are_usage_errors(args: list[str]) -> None:
     result = CliRunner().invoke(sandbox_command, args)
