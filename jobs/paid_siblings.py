@@ -204,11 +204,27 @@ class PaidLedger:
         }
         return PaidSiblings(paid, since=self.since)
 
+    def confirmed_links(self, external_id: str) -> tuple[Link, ...]:
+        """The CONFIRMED links read for ``external_id``, oldest first; empty if not tracked.
+
+        For a race the sweep lost: the order's paid link(s), to show beside the one the
+        customer just paid.
+        """
+        group = self._twice.get(external_id)
+        if group is not None:
+            return _oldest_first(group.values())
+        first = self._first.get(external_id)
+        return () if first is None else (first,)
+
     def paid_twice(self) -> list[PaidTwice]:
         """The orders paid twice so far, sorted by externalId; empty if not tracked."""
-        result = []
-        for external_id in sorted(self._twice):
-            links = sorted(self._twice[external_id].values(), key=_ID)
-            links.sort(key=_CREATED_AT)  # stable: oldest first, ties by id
-            result.append(PaidTwice(external_id, tuple(links)))
-        return result
+        return [
+            PaidTwice(external_id, _oldest_first(self._twice[external_id].values()))
+            for external_id in sorted(self._twice)
+        ]
+
+
+def _oldest_first(links: Iterable[Link]) -> tuple[Link, ...]:
+    ordered = sorted(links, key=_ID)
+    ordered.sort(key=_CREATED_AT)  # stable: oldest first, ties by id
+    return tuple(ordered)

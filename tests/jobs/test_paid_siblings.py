@@ -203,6 +203,12 @@ def test_a_ledger_fed_page_by_page_equals_one_read() -> None:
     assert ledger.paid_siblings() == PaidSiblings.from_confirmed(links, wanted={"o1", "o2"})
     assert ledger.paid_twice() == paid_twice(links)
     assert PaidLedger({"o1"}, track_paid_twice=False).paid_twice() == []
+    by_id = {link.id: link for link in links}
+    assert ledger.confirmed_links("o1") == tuple(by_id[uid(n)] for n in (10, 7, 4, 1))
+    single = PaidLedger(())
+    single.add([links[3]])
+    assert single.confirmed_links("o0") == (links[3],)
+    assert single.confirmed_links("o1") == ()
 
 
 # Properties: few distinct values, so that shared externalIds and ties are common.
