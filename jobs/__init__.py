@@ -8,6 +8,13 @@ from jobs.errors import PolicyInputError
 from jobs.expiring import ExpiringWithin
 from jobs.links import Link, Status
 from jobs.manifest import Exclusions, Manifest, load_exclusions, load_manifest
+from jobs.paid_siblings import (
+    PaidLedger,
+    PaidSiblings,
+    PaidTwice,
+    live_external_ids,
+    paid_twice,
+)
 from jobs.plan import Decision, Plan, make_plan
 from jobs.policy import Policy
 from jobs.reasons import Reason
@@ -21,13 +28,18 @@ __all__ = [
     "ExpiringWithin",
     "Link",
     "Manifest",
+    "PaidLedger",
+    "PaidSiblings",
+    "PaidTwice",
     "Plan",
     "Policy",
     "PolicyInputError",
     "Reason",
     "Scope",
     "Status",
+    "live_external_ids",
     "load_exclusions",
     "load_manifest",
     "make_plan",
+    "paid_twice",
 ]

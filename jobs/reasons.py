@@ -15,3 +15,4 @@ class Reason(enum.StrEnum):
     DUPLICATE = "duplicate"
     CREATED_BEFORE = "created_before"
     MANIFEST = "manifest"
+    PAID_SIBLING = "paid_sibling"

@@ -148,6 +148,12 @@ _NON_NEGATIVE = click.FloatRange(min=0.0)
     type=click.IntRange(min=0),
     help="At most this many faults in a row for one request (default: no cap).",
 )
+@click.option(
+    "--sibling-pay-rate",
+    default=0.0,
+    type=_FRACTION,
+    help="Fraction of customer payments that go to a PENDING sibling of a paid order.",
+)
 def sandbox_command(**options: Any) -> None:
     """Run the local Harmony one-time-payment API sandbox."""
     options["fault_routes"] = options["fault_routes"] or None  # none given: every route

@@ -23,6 +23,7 @@ EVENTS = (
     "races",
     "customer_payments",
     "malformed",
+    "sibling_payments",
 )
 
 

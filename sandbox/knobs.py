@@ -42,6 +42,7 @@ class Knobs:
     # At most this many fault_rate/reset_rate faults in a row for one request (method, path
     # and query); the next one goes through. None: no cap.
     fault_streak_max: int | None = None
+    sibling_pay_rate: float = 0.0  # of pay_rate: to a PENDING sibling of a CONFIRMED link
 
     def faults_apply_to(self, route_name: str) -> bool:
         """Whether `fault_rate` and `reset_rate` may hit this route ("list", "cancel", ...)."""
@@ -67,6 +68,7 @@ class Knobs:
 KNOB_NAMES: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(Knobs))
 _FRACTIONS = frozenset(
     {"fault_rate", "reset_rate", "ambiguous_rate", "race_rate", "malformed_rate"}
+    | {"sibling_pay_rate"}
 )
 _NON_NEGATIVE = frozenset({"latency_ms", "latency_jitter_ms", "pay_rate", "count_lag_s"})
 ROUTE_NAMES = ("list", "get", "create", "cancel")

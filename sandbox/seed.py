@@ -27,6 +27,7 @@ _DAY = 24 * _HOUR
 _MAX_TTL = 2880 * _MINUTE
 _NULL_EXTERNAL_ID = 0.08
 _DUPLICATED_ORDER = 0.14  # orders that got 2 to 4 links
+_PAID_ORDER = 0.03  # orders already paid, in one of the `_paid_order` shapes, in turn
 _TIE = 0.25  # a duplicate created in the same second as the link before it
 _AS_TEXT = 0.3
 _USD = 0.15
@@ -82,7 +83,10 @@ def _chunks(
     quotas[0] += count - sum(quotas)
     chunk: list[LinkRow] = []
     for org, quota in zip(orgs, quotas, strict=True):
-        for link in _org_links(rng, org, quota, whole_seconds(now_ms), billing_nos):
+        first_org = org is orgs[0]
+        for link in _org_links(
+            rng, org, quota, whole_seconds(now_ms), billing_nos, first_org=first_org
+        ):
             chunk.append(link)
             if len(chunk) == CHUNK:
                 yield chunk
@@ -121,15 +125,31 @@ def _org_links(
     quota: int,
     now_ms: int,
     customers: Sequence[int | None],
+    *,
+    first_org: bool,
 ) -> Iterator[LinkRow]:
     # Hot loop (a million links must seed in seconds): `random()` arithmetic instead of
     # randint/choice, which cost several calls each.
     r = rng.random
     slug = _slug(org.name)
     site = (f"https://{slug}.example.mx/pago/gracias", f"https://{slug}.example.mx/")
-    order = 0
+    order = paid_orders = 0
     while quota > 0:
         shape = r()
+        if _DUPLICATED_ORDER <= shape < _DUPLICATED_ORDER + _PAID_ORDER:
+            links = _paid_order(
+                rng,
+                org,
+                paid_orders,
+                now_ms,
+                customers=customers,
+                site=site,
+                first_org=first_org,
+            )
+            paid_orders += 1
+            yield from links[:quota]
+            quota -= len(links[:quota])
+            continue
         size = min(quota, 2 + int(r() * 3)) if shape < _DUPLICATED_ORDER else 1
         order += 1
         external_id = None if shape > 1 - _NULL_EXTERNAL_ID else f"ORD-{100000 + order}"
@@ -142,6 +162,49 @@ def _org_links(
             if r() >= _TIE:  # the merchant made another link a while later
                 created_ms = min(now_ms, created_ms + (1 + int(r() * 7200)) * 1000)
         quota -= size
+
+
+def _paid_order(
+    rng: random.Random,
+    org: Org,
+    number: int,
+    now_ms: int,
+    *,
+    customers: Sequence[int | None],
+    site: tuple[str, str],
+    first_org: bool,
+) -> list[LinkRow]:
+    """An order already paid, in the shape `number` picks in turn (oldest link first).
+
+    0: paid, with one or two live PENDING links left; 1: paid twice, one live link left;
+    2: paid, its other links expired; 3: paid in the first organization only: every other
+    organization has a live PENDING link of the same externalId, which is not its sibling.
+    Their externalIds (`ORD-P00001`) repeat in every organization, on purpose.
+    """
+    r = rng.random
+    external_id = f"ORD-P{number + 1:05d}"
+    kind = number % 4
+    if kind == 2:  # paid days ago; the links made after it lived a day
+        created_ms = now_ms - (3 * _DAY + int(r() * 4 * _DAY // 1000) * 1000)
+        ttls = (_MAX_TTL, _DAY, _DAY)
+    else:  # paid today; every link lives 48 h, so the ones after it are still live
+        created_ms = now_ms - (30 * _MINUTE + int(r() * 20 * _HOUR // 1000) * 1000)
+        ttls = (_MAX_TTL, _MAX_TTL, _MAX_TTL)
+    statuses = {
+        0: (CONFIRMED, PENDING, PENDING)[: 2 + int(r() * 2)],
+        1: (CONFIRMED, CONFIRMED, PENDING),
+        2: (CONFIRMED, PENDING, PENDING)[: 2 + int(r() * 2)],
+        3: (CONFIRMED,) if first_org else (PENDING,),
+    }[kind]
+    links = []
+    for status, ttl_ms in zip(statuses, ttls, strict=False):
+        customer = customers[int(r() * len(customers))]
+        times = (created_ms, ttl_ms, now_ms)
+        links.append(
+            _link(rng, org, external_id, times, customer=customer, site=site, status=status)
+        )
+        created_ms = min(now_ms, created_ms + (1 + int(r() * 3600)) * 1000)
+    return links
 
 
 def _first_link_times(r: Callable[[], float], now_ms: int) -> tuple[int, int]:
@@ -170,12 +233,15 @@ def _link(
     *,
     customer: int | None,
     site: tuple[str, str],
+    status: str | None = None,
 ) -> LinkRow:
+    """One link; its status drawn (about 14% paid, 10% cancelled) unless given."""
     r = rng.random
     created_ms, ttl_ms, now_ms = times
     expires_ms = created_ms + ttl_ms
     fate = r()
-    status = CONFIRMED if fate < 0.14 else CANCELLED if fate < 0.24 else PENDING
+    if status is None:
+        status = CONFIRMED if fate < 0.14 else CANCELLED if fate < 0.24 else PENDING
     updated_ms = created_ms
     if status != PENDING:  # paid or cancelled some time before expiry (and before now)
         updated_ms += int(r() * max(0, min(expires_ms, now_ms) - created_ms) / 1000) * 1000

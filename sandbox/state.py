@@ -27,6 +27,9 @@ _log = structlog.get_logger("sandbox")
 
 CUSTOMER_TICK_S = 0.02
 _PICKS_PER_PAYMENT = 4  # a random PENDING link may have expired: try a few before giving up
+# Paid orders with a live sibling are a few percent of the paid ones in a seeded mix: try a
+# few dozen (each an indexed lookup) before this payment is given up.
+_PAID_ORDERS_PER_SIBLING_PAYMENT = 32
 
 
 class Sandbox:
@@ -122,6 +125,10 @@ class Sandbox:
                 self.counters.event("customer_payments")
         return self.store.transition(link_id, CANCELLED, self.clock.now_ms(), org=org)
 
+    def draw_customer(self, rate: float) -> bool:
+        """True with probability `rate`, from the seeded customers' stream."""
+        return rate > 0 and self._customers.random() < rate
+
     def pay(self, link_id: str) -> Transition:
         """A customer completes the checkout of a link (any organization's)."""
         outcome, _ = self.store.transition(link_id, CONFIRMED, self.clock.now_ms())
@@ -152,7 +159,11 @@ class Sandbox:
         return self.counters.snapshot(self.peaks.peaks())
 
     async def run_customers(self) -> None:
-        """Forever: customers pay random PENDING links at `pay_rate` per second."""
+        """Forever: customers pay random PENDING links at `pay_rate` per second.
+
+        A `sibling_pay_rate` fraction of those payments go to a PENDING, unexpired sibling
+        of a CONFIRMED link instead (an order paid twice).
+        """
         credit, last = 0.0, time.monotonic()
         while True:
             await asyncio.sleep(CUSTOMER_TICK_S)
@@ -165,7 +176,19 @@ class Sandbox:
                 self._customer_pays()
 
     def _customer_pays(self) -> None:
+        if self.draw_customer(self.knobs.sibling_pay_rate):
+            self._customer_pays_a_sibling()
+            return
         for _ in range(_PICKS_PER_PAYMENT):
             link_id = self.store.random_pending(self._customers)
             if link_id is None or self.pay(link_id) is Transition.APPLIED:
                 return
+
+    def _customer_pays_a_sibling(self) -> None:
+        # No sibling found: this payment is given up rather than sent to a random link, so
+        # that sibling_pay_rate = 1 pays nothing but siblings (what a race test needs).
+        link_id = self.store.random_paid_sibling(
+            self._customers, self.clock.now_ms(), picks=_PAID_ORDERS_PER_SIBLING_PAYMENT
+        )
+        if link_id is not None and self.pay(link_id) is Transition.APPLIED:
+            self.counters.event("sibling_payments")

@@ -63,6 +63,11 @@ _LINK_COLUMNS = (
 # Queries are built from these constants only; values always go in as parameters.
 _FROM = "FROM links LEFT JOIN billing ON billing.no = billing_no"
 _SELECT_LINKS = f"SELECT {_LINK_COLUMNS} {_FROM}"
+_ORDER_INDEX = "CREATE INDEX IF NOT EXISTS links_by_order ON links (org_no, external_id)"
+_PENDING_SIBLINGS = (
+    "SELECT id FROM links WHERE org_no = ? AND external_id = ? AND status = ? AND expires_ms > ?"
+    " ORDER BY id"
+)
 
 
 class StoreError(ValueError):
@@ -95,6 +100,7 @@ class Store:
         self._orgs_by_no: dict[int, Org] = {}
         self._deferred: list[tuple[int, str, str, int]] = []
         self._billing_nos_by_text: dict[str, int] = {}
+        self._order_indexed = False
         self._load()
 
     def close(self) -> None:
@@ -321,6 +327,34 @@ class Store:
             return None
         (org_no,) = rng.choices(list(self._orgs_by_no), weights=weights)
         return self._index.random_id(org_no, PENDING, rng)
+
+    def random_paid_sibling(self, rng: random.Random, now_ms: int, *, picks: int) -> str | None:
+        """A PENDING, unexpired link sharing its externalId with a CONFIRMED link of its org.
+
+        Looks at up to `picks` CONFIRMED links chosen uniformly (in every organization) and
+        returns one of the first one's siblings that has any; None if none had. The first
+        call adds an index on (organization, externalId): built once, in a second or two
+        for a million links, rather than slowing every seeding for a knob few runs use.
+        """
+        if not self._order_indexed:
+            self._db.execute(_ORDER_INDEX)
+            self._order_indexed = True
+        nos = list(self._orgs_by_no)
+        weights = [self._index.count(no, CONFIRMED) for no in nos]
+        if sum(weights) == 0:
+            return None
+        for _ in range(picks):
+            (org_no,) = rng.choices(nos, weights=weights)
+            paid_id = self._index.random_id(org_no, CONFIRMED, rng)
+            row = self._db.execute("SELECT external_id FROM links WHERE id = ?", (paid_id,))
+            (external_id,) = row.fetchone()
+            if not external_id:
+                continue
+            siblings = self._db.execute(_PENDING_SIBLINGS, (org_no, external_id, PENDING, now_ms))
+            ids: list[str] = [sibling_id for (sibling_id,) in siblings]
+            if ids:
+                return ids[rng.randrange(len(ids))]
+        return None
 
     def reset(self) -> None:
         """Delete every link and every organization but the first."""

@@ -17,6 +17,7 @@ from jobs import (
     ExpiringWithin,
     Link,
     Manifest,
+    PaidSiblings,
     Plan,
     Policy,
     Reason,
@@ -176,12 +177,19 @@ def test_a_link_selected_twice_carries_every_reason_in_enum_order() -> None:
     older = make_link(1, external_id="o1", created=-2 * HOUR, expires=timedelta(minutes=10))
     newer = make_link(2, external_id="o1", created=-HOUR, expires=timedelta(minutes=20))
     manifest = Manifest(ids=frozenset({older.id}))
-    policies: list[Policy] = [manifest, CreatedBefore(NOW), Duplicates(), ExpiringWithin(HOUR)]
+    paid = PaidSiblings({"o1": (uid(3),)})
+    policies: list[Policy] = [
+        manifest,
+        paid,
+        CreatedBefore(NOW),
+        Duplicates(),
+        ExpiringWithin(HOUR),
+    ]
     for order in (policies, list(reversed(policies))):
         result = plan([newer, older], order)
         assert result.cancel == (
             Decision(older, tuple(Reason)),
-            Decision(newer, (Reason.EXPIRING_WITHIN, Reason.CREATED_BEFORE)),
+            Decision(newer, (Reason.EXPIRING_WITHIN, Reason.CREATED_BEFORE, Reason.PAID_SIBLING)),
         )
 
 

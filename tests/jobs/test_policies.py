@@ -12,6 +12,7 @@ from jobs import (
     ExpiringWithin,
     Link,
     Manifest,
+    PaidSiblings,
     Policy,
     Reason,
     Scope,
@@ -320,6 +321,7 @@ def test_every_policy_names_its_reason() -> None:
         Duplicates(),
         CreatedBefore(datetime(2026, 1, 1, tzinfo=UTC)),
         Manifest(),
+        PaidSiblings(),
     ]
     assert [policy.reason for policy in policies] == list(Reason)
     for policy in policies:

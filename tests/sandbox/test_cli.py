@@ -132,6 +132,7 @@ def test_help_lists_every_knob_as_a_flag() -> None:
         ["--page-size-cap", "0"],
         ["--page-size-echo", "asked"],
         ["--list-order", "random"],
+        ["--sibling-pay-rate", "1.5"],
     ],
 )
 def test_bad_flags_are_usage_errors(args: list[str]) -> None:

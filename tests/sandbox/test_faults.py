@@ -125,6 +125,43 @@ async def test_background_customers_pay_pending_links(sandbox: SandboxServer, ap
     )
 
 
+async def test_background_customers_pay_siblings_of_paid_orders_only(
+    sandbox: SandboxServer,
+) -> None:
+    """sibling_pay_rate = 1: only live PENDING siblings of a paid order of one org get paid."""
+    other = await sandbox.admin.create_org("Otra tienda")
+    past = "2020-01-01T00:00:00Z"
+    await sandbox.admin.add_links([{"status": "CONFIRMED", "externalId": "o1"}])
+    siblings = await sandbox.admin.add_links([{"externalId": "o1"}] * 3)
+    untouched = [
+        *await sandbox.admin.add_links(
+            [
+                {"externalId": "o1", "createdAt": past, "expiresAt": "2020-01-02T00:00:00Z"},
+                {"externalId": "O1"},
+                {"externalId": "o2"},
+                {"externalId": None},
+                {"externalId": "o3", "status": "CANCELLED"},
+                {"externalId": "o3"},
+            ]
+        ),
+        *await sandbox.admin.add_links([{"externalId": "o1"}], api_key=other["api_key"]),
+    ]
+    await sandbox.admin.set_knobs(pay_rate=500.0, sibling_pay_rate=1.0)
+    for _ in range(500):  # bounded: at most about ten seconds
+        if (await sandbox.admin.counters())["sibling_payments"] >= len(siblings):
+            break
+        await asyncio.sleep(0.02)
+    else:
+        pytest.fail("customers paid fewer siblings than there are")
+    await sandbox.admin.set_knobs(pay_rate=0.0)
+    for link in siblings:
+        assert (await sandbox.admin.link(link["id"]))["status"] == "CONFIRMED"
+    for link in untouched:
+        assert (await sandbox.admin.link(link["id"]))["status"] == link["status"]
+    counters = await sandbox.admin.counters()
+    assert counters["customer_payments"] == counters["sibling_payments"] == len(siblings)
+
+
 async def test_malformed_pages_corrupt_exactly_one_item(sandbox: SandboxServer, api: Api) -> None:
     await sandbox.admin.add_links([{}] * 5)
     await sandbox.admin.set_knobs(malformed_rate=1.0)
@@ -189,6 +226,8 @@ async def test_knob_randomness_is_reproducible() -> None:
         {"latency_ms": -1},
         {"rate_limit_headers": "yes"},
         {"pay_rate": "fast"},
+        {"sibling_pay_rate": 1.01},
+        {"sibling_pay_rate": -0.5},
         {"race_rate": 0.5, "malformed_rate": 2},  # one bad knob: none applied
         {"fault_streak_max": -1},
         {"fault_streak_max": 1.5},

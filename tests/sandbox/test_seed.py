@@ -108,3 +108,32 @@ async def test_seeded_orgs_do_not_share_links(sandbox: SandboxServer) -> None:
     ]
     for first, second in itertools.combinations(ids, 2):
         assert not first & second
+
+
+async def test_the_mix_has_paid_orders_in_every_shape(sandbox: SandboxServer) -> None:
+    """Orders ORD-P…: paid with live siblings, twice, with expired siblings, elsewhere."""
+    summary = await sandbox.admin.seed(2000, seed_random=11, orgs=2)
+    first, second = [await sandbox.admin.links(api_key=org["api_key"]) for org in summary["orgs"]]
+    now = dt.datetime.now(dt.UTC)
+
+    def orders(links: list[dict[str, Any]]) -> dict[str, collections.Counter[str]]:
+        """Paid order -> how many CONFIRMED, live PENDING and expired PENDING links."""
+        kinds: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+        for link in links:
+            if link["externalId"] and link["externalId"].startswith("ORD-P"):
+                kind = link["status"]
+                if kind == "PENDING":
+                    kind = "expired" if parse(link["expiresAt"]) <= now else "live"
+                kinds[link["externalId"]][kind] += 1
+        return kinds
+
+    ours, theirs = orders(first), orders(second)
+    for kinds in (ours, theirs):
+        assert any(k["CONFIRMED"] and k["live"] for k in kinds.values())
+        assert any(k["CONFIRMED"] >= 2 for k in kinds.values())
+        assert any(k["CONFIRMED"] and k["expired"] and not k["live"] for k in kinds.values())
+    # Live in the second organization, paid only in the first: no sibling of a paid link.
+    assert any(
+        kinds["live"] and not kinds["CONFIRMED"] and ours[external_id]["CONFIRMED"]
+        for external_id, kinds in theirs.items()
+    )
