@@ -20,8 +20,7 @@ from worker.cli import run as runner
 from worker.cli.demo import DEMO_LINKS, run_demo
 from worker.cli.exit_codes import ExitCode, exit_code_for_error, exit_code_for_report
 from worker.cli.progress import make_console
-from worker.errors import ConfigError, SweeperError
-from worker.ops.lock import AlreadyRunning
+from worker.errors import AlreadyRunning, ConfigError, SweeperError
 from worker.ops.logs import configure_logging
 from worker.report import Report
 from worker.settings import ENV_VARS, load_settings
