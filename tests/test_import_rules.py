@@ -23,6 +23,7 @@ STAGE_RANKS = {
     "worker.__about__": 0,
     "worker.errors": 0,
     "worker.outcomes": 0,
+    "worker.rate": 0,
     "worker.settings": 1,
     "worker.api": 1,
     "worker.report": 1,

@@ -20,6 +20,7 @@ import worker
 PUBLIC_NAMES: dict[str, list[str]] = {
     "worker": [
         "Abort",
+        "AlreadyRunning",
         "ApiError",
         "AuthError",
         "ConfigError",
@@ -60,7 +61,6 @@ PUBLIC_NAMES: dict[str, list[str]] = {
         "main",
     ],
     "worker.ops": [
-        "AlreadyRunning",
         "AuditLog",
         "check_local_paths",
         "configure_logging",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from worker.__about__ import __version__
 from worker.errors import (
+    AlreadyRunning,
     ApiError,
     AuthError,
     ConfigError,
@@ -25,6 +26,7 @@ from worker.sweep.policies import PolicySet, policies_from_settings
 
 __all__ = [
     "Abort",
+    "AlreadyRunning",
     "ApiError",
     "AuthError",
     "ConfigError",

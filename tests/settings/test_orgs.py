@@ -14,6 +14,7 @@ from tests.settings.conftest import WriteConfig, config_error
 from worker.errors import ConfigError
 from worker.settings import (
     API_KEY_ENV,
+    AUTO,
     DEFAULT_ORG_NAME,
     OrgRun,
     Settings,
@@ -69,7 +70,7 @@ def test_the_shard_does_not_filter_the_organizations(write_config: WriteConfig) 
 # field, top-level line, the override in the first org, read back: top-level, overridden.
 SCALARS = [
     ("rate", "rate = 2", "rate = 5", 2.0, 5.0),
-    ("rate", "rate = 2", 'rate = "auto"', 2.0, None),  # auto overrides a fixed rate
+    ("rate", "rate = 2", 'rate = "auto"', 2.0, AUTO),  # auto overrides a fixed rate
     ("rate_ceiling", "rate_ceiling = 20", "rate_ceiling = 30", 20.0, 30.0),
     ("concurrency", "concurrency = 4", "concurrency = 9", 4, 9),
     ("concurrency", "concurrency = 4", 'concurrency = "auto"', 4, None),

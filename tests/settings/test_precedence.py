@@ -9,6 +9,7 @@ import pytest
 
 from tests.settings.conftest import ENV, KEY, WriteConfig, config_error
 from worker.settings import (
+    AUTO,
     DEFAULT_BASE_URL,
     DEFAULT_GRACE_PERIOD,
     DEFAULT_MAX_CANCELLATIONS,
@@ -35,7 +36,7 @@ class Field(NamedTuple):
 
 
 FIELDS = [
-    Field("rate", "rate = 1", "2", 3, (None, 1.0, 2.0, 3.0)),
+    Field("rate", "rate = 1", "2", 3, (AUTO, 1.0, 2.0, 3.0)),
     Field(
         "base_url",
         'base_url = "http://127.0.0.1:1"',
@@ -117,7 +118,7 @@ def test_defaults_are_the_named_constants() -> None:
     assert settings.passes == DEFAULT_PASSES
     assert settings.grace_period == DEFAULT_GRACE_PERIOD
     assert settings.retry.initial == DEFAULT_RETRY_INITIAL
-    assert (settings.rate, settings.concurrency, settings.report) == (None, None, None)
+    assert (settings.rate, settings.concurrency, settings.report) == (AUTO, None, None)
     assert settings.policies.expiring_within is None
     assert settings.logging.format == "auto"
     assert "@" in settings.initiator
@@ -176,10 +177,10 @@ def test_timestamps_are_aware_utc(write_config: WriteConfig, line: str, expected
 
 
 @pytest.mark.parametrize("value", ["auto", "AUTO", " Auto "])
-def test_auto_means_none(value: str) -> None:
+def test_auto_is_auto(value: str) -> None:
     environ = {**ENV, "SWEEPER_RATE": value, "SWEEPER_CONCURRENCY": value}
     settings = load_settings(environ=environ)
-    assert (settings.rate, settings.concurrency) == (None, None)
+    assert (settings.rate, settings.concurrency) == (AUTO, None)
 
 
 def test_settings_are_frozen() -> None:

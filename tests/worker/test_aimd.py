@@ -10,6 +10,7 @@ import pytest
 
 from worker.api._aimd import CREEP, CUT, FORGIVE, PROBE_GAIN, RECOVER, SLOW_START_GAIN
 from worker.api.pace import Pace
+from worker.rate import AUTO
 
 
 class FakeClock:
@@ -29,7 +30,7 @@ def answer_at_the_rate(pace: Pace, clock: FakeClock, count: int, status: int = 2
 
 def test_until_the_first_429_clean_answers_raise_an_auto_rate_in_slow_start() -> None:
     clock = FakeClock()
-    pace = Pace(rate=None, start_rate=5, clock=clock)
+    pace = Pace(rate=AUTO, start_rate=5, clock=clock)
     answer_at_the_rate(pace, clock, 20)
     # The first few answers wait for the last second to show the rate in use.
     assert 5 + 17 * SLOW_START_GAIN <= pace.rate <= 5 + 20 * SLOW_START_GAIN
@@ -40,7 +41,7 @@ def test_until_the_first_429_clean_answers_raise_an_auto_rate_in_slow_start() ->
 
 def test_slow_start_doubles_the_rate_about_every_second() -> None:
     clock = FakeClock()
-    pace = Pace(rate=None, start_rate=5, clock=clock)
+    pace = Pace(rate=AUTO, start_rate=5, clock=clock)
     started = clock.now
     while pace.rate < 100:
         answer_at_the_rate(pace, clock, 1)
@@ -49,7 +50,7 @@ def test_slow_start_doubles_the_rate_about_every_second() -> None:
 
 def test_after_a_cut_clean_answers_raise_the_rate_additively() -> None:
     clock = FakeClock()
-    pace = Pace(rate=None, start_rate=40, clock=clock)
+    pace = Pace(rate=AUTO, start_rate=40, clock=clock)
     answer_at_the_rate(pace, clock, 40)
     clock.now += 0.5
     pace.observe(status=429, headers=None, latency=0.05)
@@ -62,7 +63,7 @@ def test_after_a_cut_clean_answers_raise_the_rate_additively() -> None:
 
 def test_an_unused_rate_is_not_raised() -> None:
     clock = FakeClock()
-    pace = Pace(rate=None, start_rate=10, clock=clock)
+    pace = Pace(rate=AUTO, start_rate=10, clock=clock)
     for _ in range(50):
         clock.now += 1.0  # one answer a second: the limiter is not what holds us back
         pace.observe(status=200, headers=None, latency=0.05)
@@ -72,7 +73,7 @@ def test_an_unused_rate_is_not_raised() -> None:
 @pytest.mark.parametrize("status", [500, 502, 503, None])
 def test_failures_neither_raise_nor_cut(status: int | None) -> None:
     clock = FakeClock()
-    pace = Pace(rate=None, start_rate=10, clock=clock)
+    pace = Pace(rate=AUTO, start_rate=10, clock=clock)
     answer_at_the_rate(pace, clock, 30, status=status)  # type: ignore[arg-type]
     assert pace.rate == 10
     assert pace.paused_until is None
@@ -80,7 +81,7 @@ def test_failures_neither_raise_nor_cut(status: int | None) -> None:
 
 def test_a_429_cuts_multiplicatively_once_per_overload() -> None:
     clock = FakeClock()
-    pace = Pace(rate=None, start_rate=20, clock=clock)
+    pace = Pace(rate=AUTO, start_rate=20, clock=clock)
     pace.observe(status=429, headers=None, latency=0.2)
     assert pace.rate == pytest.approx(20 * CUT)
     assert pace.snapshot().trip == 20  # nothing admitted to tell better: the rate itself
@@ -101,7 +102,7 @@ def test_a_429_cuts_multiplicatively_once_per_overload() -> None:
 
 def test_after_a_cut_the_rate_climbs_back_fast_then_creeps_to_the_trip() -> None:
     clock = FakeClock()
-    pace = Pace(rate=None, start_rate=100, clock=clock)
+    pace = Pace(rate=AUTO, start_rate=100, clock=clock)
     pace.observe(status=429, headers=None, latency=0.05)
     clock.now += 2
     answer_at_the_rate(pace, clock, 200)
@@ -115,7 +116,7 @@ def test_after_a_cut_the_rate_climbs_back_fast_then_creeps_to_the_trip() -> None
 
 def test_the_trip_is_what_the_server_admitted_when_slow_start_overshoots() -> None:
     clock = FakeClock()
-    pace = Pace(rate=None, start_rate=10, clock=clock)
+    pace = Pace(rate=AUTO, start_rate=10, clock=clock)
     answer_at_the_rate(pace, clock, 60)
     # The last second's sends go on being admitted until the window is full: say 50 of
     # them answered clean in the last second while the rate has run ahead of that.
@@ -170,7 +171,7 @@ def test_a_fixed_rate_remembers_a_second_429_in_a_row() -> None:
 
 def test_an_auto_rate_jumps_to_a_ratelimit_limit_before_any_429() -> None:
     clock = FakeClock()
-    pace = Pace(rate=None, start_rate=5, clock=clock)
+    pace = Pace(rate=AUTO, start_rate=5, clock=clock)
     pace.observe(status=200, headers={"RateLimit-Limit": "200"}, latency=0.05)
     assert pace.rate == 200
     pace.observe(status=429, headers={"RateLimit-Limit": "200"}, latency=0.05)
@@ -182,7 +183,7 @@ def test_an_auto_rate_jumps_to_a_ratelimit_limit_before_any_429() -> None:
 
 def test_an_auto_rate_never_goes_above_the_ceiling() -> None:
     clock = FakeClock()
-    pace = Pace(rate=None, start_rate=5, ceiling=12, clock=clock)
+    pace = Pace(rate=AUTO, start_rate=5, ceiling=12, clock=clock)
     answer_at_the_rate(pace, clock, 500)
     assert pace.rate == 12
 
@@ -197,7 +198,7 @@ def test_an_auto_rate_never_goes_above_the_ceiling() -> None:
 )
 def test_a_ratelimit_limit_caps_the_rate(headers: dict[str, str], quota: float) -> None:
     clock = FakeClock()
-    pace = Pace(rate=None, start_rate=5, clock=clock)
+    pace = Pace(rate=AUTO, start_rate=5, clock=clock)
     for _ in range(500):
         clock.now += 1 / pace.effective_rate
         pace.observe(status=200, headers=headers, latency=0.05)
@@ -226,7 +227,7 @@ def simulate(limit: int, *, latency: float, seconds: float = 300.0, warmup: floa
     """
     clock = FakeClock()
     start = clock.now
-    pace = Pace(rate=None, clock=clock)
+    pace = Pace(rate=AUTO, clock=clock)
     window: collections.deque[float] = collections.deque()
     answers: list[tuple[float, int, int]] = []  # (when, order, status)
     next_send, order, sent, refused, accepted_late = start, 0, 0, 0, 0

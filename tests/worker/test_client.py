@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from pydantic import SecretStr
 
 from sandbox.testing import SandboxServer
 from tests.sweep.helpers import link
 from worker.api.client import HarmonyClient
 from worker.api.pace import Pace
+from worker.errors import RateLimited
 
 
 def client_for(server: SandboxServer) -> HarmonyClient:
@@ -36,3 +38,15 @@ async def test_a_cancel_answer_parses_the_cancelled_payment_when_asked(
     assert refused.status == 400
     assert refused.message
     assert refused.link is None
+
+
+async def test_a_429_carries_the_servers_retry_after_in_seconds(sandbox: SandboxServer) -> None:
+    # Without RateLimit-* headers the pace does not hold the second request for the window.
+    await sandbox.admin.set_knobs(rate_limit=1, rate_window_s=30.0, rate_limit_headers=False)
+    async with client_for(sandbox) as client:
+        await client.list_page(1, page_size=1)
+        with pytest.raises(RateLimited) as refused:
+            await client.list_page(1, page_size=1)
+    assert refused.value.retry_after is not None
+    assert 1 <= refused.value.retry_after <= 30
+    assert refused.value.retry_after.is_integer()  # the sandbox sends whole seconds

@@ -13,6 +13,7 @@ from aiolimiter import AsyncLimiter
 from structlog.testing import capture_logs
 
 from worker.api.pace import DEFAULT_PAUSE, HEADROOM, MAX_PAUSE, Pace
+from worker.rate import AUTO
 
 
 class FakeClock:
@@ -92,7 +93,7 @@ async def test_a_cut_while_tasks_queue_loses_and_doubles_nobody() -> None:
 
 
 async def test_a_raise_while_tasks_queue_applies_to_them() -> None:
-    pace = Pace(rate=None, start_rate=2.0)
+    pace = Pace(rate=AUTO, start_rate=2.0)
     passed = 0
     first = anyio.Event()
 
@@ -277,8 +278,8 @@ def test_the_limiter_runs_below_the_rate_by_the_headroom() -> None:
         {"rate": 0},
         {"rate": -1},
         {"rate": float("nan")},
-        {"rate": None, "start_rate": 0},
-        {"rate": None, "ceiling": 0},
+        {"rate": AUTO, "start_rate": 0},
+        {"rate": AUTO, "ceiling": 0},
         {"rate": 10, "concurrency": 0},
         {"rate": 10, "max_concurrency": 0},
     ],

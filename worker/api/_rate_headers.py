@@ -1,5 +1,8 @@
 """What a response's headers say about the server's rate limit: Retry-After and RateLimit-*.
 
+The one Retry-After parser (delay-seconds or HTTP date): ``Pace`` pauses by it, and the
+client puts it on ``RateLimited``.
+
 RateLimit-* follows draft-ietf-httpapi-ratelimit-headers up to -06 (the form servers deploy):
 ``RateLimit-Limit: 100`` (quota per window, optionally followed by policies such as
 ``100;w=1``), ``RateLimit-Remaining: 42`` and ``RateLimit-Reset: 7`` (seconds until the

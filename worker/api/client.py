@@ -35,6 +35,7 @@ from yarl import URL
 
 from jobs.links import Link, Status
 from worker.__about__ import __version__
+from worker.api._rate_headers import retry_after_seconds
 from worker.api.pace import Pace
 from worker.api.records import Page, canonical_uuid, parse_link, parse_page, utc_now
 from worker.errors import (
@@ -127,16 +128,6 @@ def error_message(body: bytes) -> str | None:
             if value:
                 return str(value)[:_MESSAGE_LIMIT]
     return body.decode("utf-8", "replace")[:_MESSAGE_LIMIT]
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None  # an HTTP date: Pace parses those itself from the headers it observes
 
 
 class HarmonyClient:
@@ -326,7 +317,7 @@ class HarmonyClient:
             )
         if status == 429:
             raise RateLimited(
-                f"{method} {path}: rate limited (429)", retry_after=_retry_after(headers)
+                f"{method} {path}: rate limited (429)", retry_after=retry_after_seconds(headers)
             )
         if status >= 500 or status == 408:
             raise TransientApiError(

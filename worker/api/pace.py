@@ -4,8 +4,8 @@ The server counts all of a key's requests together, so one ``Pace`` holds, for a
 - a burst-free limiter (aiolimiter) running at the target rate less ``HEADROOM``;
 - one shared pause: a 429 sets a deadline from Retry-After that ``acquire()`` waits out for
   everybody, later 429s extend it and never shorten it;
-- the target rate (``worker.api._aimd.RateController``): fixed, or ``auto``, found by AIMD and
-  RateLimit-* headers;
+- the target rate (``worker.api._aimd.RateController``): fixed, or ``AUTO`` (``--rate
+  auto``, a ``worker.rate.Rate`` like every rate setting), found by AIMD and RateLimit-* headers;
 - the concurrency that rate needs, by Little's law.
 
 Use: ``await pace.acquire()`` right before sending, ``pace.observe(...)`` once the attempt
@@ -26,6 +26,7 @@ from aiolimiter import AsyncLimiter
 
 from worker.api._aimd import RateController
 from worker.api._rate_headers import RateLimitHint, parse_rate_limit, retry_after_seconds
+from worker.rate import AUTO, Rate
 
 __all__ = [
     "DEFAULT_AUTO_START_RATE",
@@ -89,23 +90,26 @@ class Pace:
     def __init__(
         self,
         *,
-        rate: float | None,
+        rate: Rate,
         ceiling: float | None = None,
         start_rate: float = DEFAULT_AUTO_START_RATE,
         max_concurrency: int = 256,
         concurrency: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """rate=None means auto."""
-        for name, value in (("rate", rate), ("ceiling", ceiling), ("start_rate", start_rate)):
+        """``rate``: ``AUTO`` (found at run time from ``start_rate``) or a fixed req/s."""
+        if rate != AUTO and (isinstance(rate, bool) or not isinstance(rate, int | float)):
+            raise ValueError(f"rate must be a positive number or {AUTO!r}, got {rate!r}")
+        fixed = None if rate == AUTO else rate
+        for name, value in (("rate", fixed), ("ceiling", ceiling), ("start_rate", start_rate)):
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
         if max_concurrency < 1 or (concurrency is not None and concurrency < 1):
             raise ValueError("concurrency must be at least 1")
-        cap = min(rate if rate is not None else math.inf, ceiling or math.inf)
-        self._auto = rate is None
+        cap = min(fixed or math.inf, ceiling or math.inf)
+        self._auto = fixed is None
         self._controller = RateController(
-            start=start_rate if rate is None else cap, cap=cap, clock=clock, fixed=rate is not None
+            start=start_rate if fixed is None else cap, cap=cap, clock=clock, fixed=not self._auto
         )
         self._clock = clock
         self._max_concurrency = max_concurrency

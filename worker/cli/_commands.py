@@ -1,6 +1,7 @@
 """The command line: a thin shell that parses options and calls one core coroutine.
 
-Exit codes are mapped in ``worker.cli.exit_codes``; nothing below this module exits or prints.
+Exit codes are decided in ``worker.cli.exit_codes``; an error becomes one in ``_Command``, a
+bug in ``main()``. Nothing below this package exits or prints.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from worker.cli import run as runner
 from worker.cli.demo import DEMO_LINKS, run_demo
 from worker.cli.exit_codes import ExitCode, exit_code_for_error, exit_code_for_report
 from worker.cli.progress import make_console
-from worker.errors import ConfigError, SweeperError
-from worker.ops.lock import AlreadyRunning
+from worker.errors import AlreadyRunning, ConfigError, SweeperError
 from worker.ops.logs import configure_logging
 from worker.report import Report
 from worker.settings import ENV_VARS, load_settings
@@ -42,7 +42,27 @@ _EXIT_HELP = (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Command(click.Command):
+    """A harmony-sweeper command: the one place where an expected error becomes its exit code.
+
+    Here rather than in ``main()``, because click forces it: a ``ConfigError`` is shown as
+    click shows a bad flag (``Error: ...`` after the command's usage hint, exit 2), and that
+    needs the command's context, which lives only while click invokes the command; and
+    click's test runner enters at ``cli``, never at ``main()``. ``main()`` catches only bugs.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SweeperError as exc:
+            ctx.exit(_expected_failure(exc, ctx))
+
+
+class _Group(click.Group):
+    command_class = _Command
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="harmony-sweeper")
 def cli() -> None:
     """Withdraw PENDING Harmony payment links that policy selects."""
@@ -110,19 +130,15 @@ def run_command(config_file: Path | None, yes: bool, **flags: Any) -> None:
     """Scan PENDING links, plan by policy, cancel under the rate limit, report."""
     given = {name: value for name, value in flags.items() if value is not None}
     console = make_console(sys.stderr)
-    try:
-        settings = load_settings(config_file=config_file, **given)
-        configure_logging(
-            renderer=settings.logging.format,
-            level=settings.logging.level,
-            secrets=runner.api_keys(settings),
-        )
-        runner.check_attendance(settings, yes=yes, interactive=runner.interactive())
-        orgs = runner.plan_organizations(settings)
-        code = runner.execute(settings, orgs, yes=yes, console=console)
-    except SweeperError as exc:
-        code = _expected_failure(exc)
-    sys.exit(code)
+    settings = load_settings(config_file=config_file, **given)
+    configure_logging(
+        renderer=settings.logging.format,
+        level=settings.logging.level,
+        secrets=runner.api_keys(settings),
+    )
+    runner.check_attendance(settings, yes=yes, interactive=runner.interactive())
+    orgs = runner.plan_organizations(settings)
+    sys.exit(runner.execute(settings, orgs, yes=yes, console=console))
 
 
 @cli.command("demo")
@@ -148,7 +164,7 @@ async def _demo(console: Console, reports: Path, links: int) -> Report:
     return await run_demo(console, reports=reports, links=links)
 
 
-def _expected_failure(exc: SweeperError) -> ExitCode:
+def _expected_failure(exc: SweeperError, ctx: click.Context) -> ExitCode:
     """The exit code of an error the project raises on purpose, said in one line.
 
     The codes come from ``worker.cli.exit_codes``; this only says them. A configuration error
@@ -157,8 +173,7 @@ def _expected_failure(exc: SweeperError) -> ExitCode:
     """
     code = exit_code_for_error(exc)
     if isinstance(exc, ConfigError):
-        # Shown as click shows a bad flag; the usage hint only inside a command's context.
-        click.UsageError(str(exc), ctx=click.get_current_context(silent=True)).show()
+        click.UsageError(str(exc), ctx=ctx).show()
     elif isinstance(exc, AlreadyRunning):
         _log.warning("run.locked", lock_file=str(exc.path), error=str(exc))
     else:
@@ -169,14 +184,11 @@ def _expected_failure(exc: SweeperError) -> ExitCode:
 def main() -> None:
     """Console-script entry point: the only place that catches every exception.
 
-    Expected errors become their exit codes in the commands (``_expected_failure``), so that
-    they are the same under click's test runner; this catches what nobody expected.
+    Expected errors have become their exit codes in ``_Command`` by now; this catches what
+    nobody expected.
     """
     try:
         cli()
-    except SweeperError as exc:
-        # Raised outside a command's own mapping (none does today): still no traceback.
-        sys.exit(_expected_failure(exc))
     except Exception:  # noqa: BLE001 (the outermost main: a bug is logged, redacted, and fails)
         _log.exception("run.crashed")
         sys.exit(ExitCode.FAILURES)

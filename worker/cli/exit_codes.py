@@ -26,8 +26,7 @@ import enum
 import signal
 from collections.abc import Iterable
 
-from worker.errors import AuthError, ConfigError, SweeperError
-from worker.ops.lock import AlreadyRunning
+from worker.errors import AlreadyRunning, AuthError, ConfigError, SweeperError
 from worker.outcomes import Abort
 from worker.report import Report
 

@@ -6,14 +6,13 @@ What a scheduled job needs besides the sweep itself; none of it decides what is 
 from __future__ import annotations
 
 from worker.ops.audit import AuditLog
-from worker.ops.lock import AlreadyRunning, exclusive_lock
+from worker.ops.lock import exclusive_lock
 from worker.ops.logs import configure_logging
 from worker.ops.metrics import gateway_origin, push_metrics
 from worker.ops.preflight import check_local_paths
 from worker.ops.signals import run_until_signalled
 
 __all__ = [
-    "AlreadyRunning",
     "AuditLog",
     "check_local_paths",
     "configure_logging",

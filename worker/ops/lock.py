@@ -15,15 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from worker.errors import ConfigError, SweeperError
-
-
-class AlreadyRunning(SweeperError):
-    """Another run holds the lock file: this one must not send anything."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(f"{path}: another run holds the lock")
-        self.path = path
+from worker.errors import AlreadyRunning, ConfigError
 
 
 @contextmanager

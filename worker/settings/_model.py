@@ -37,7 +37,9 @@ from worker.settings._sections import (
     ScopeSettings,
 )
 from worker.settings._values import (
+    AUTO,
     BaseUrl,
+    Ceiling,
     Concurrency,
     Count,
     Duration,
@@ -47,7 +49,7 @@ from worker.settings._values import (
     Location,
     OrgName,
     PushgatewayUrl,
-    Rate,
+    RateSetting,
     ReportPath,
     ShardValue,
     located_error,
@@ -120,8 +122,8 @@ class Settings(BaseSettings):
 
     api_key: SecretStr = _NO_API_KEY
     base_url: BaseUrl = DEFAULT_BASE_URL
-    rate: Rate = None
-    rate_ceiling: Rate = None
+    rate: RateSetting = AUTO
+    rate_ceiling: Ceiling = None
     concurrency: Concurrency = None
     max_cancellations: Count = Field(DEFAULT_MAX_CANCELLATIONS, ge=0)
     passes: Count = Field(DEFAULT_PASSES, ge=1, le=MAX_PASSES)
@@ -165,8 +167,8 @@ class Settings(BaseSettings):
     @field_validator("rate_ceiling")
     @classmethod
     def _ceiling_not_below_rate(cls, value: float | None, info: ValidationInfo) -> float | None:
-        rate = info.data.get("rate")
-        if value is not None and rate is not None and value < rate:
+        rate = info.data.get("rate", AUTO)
+        if value is not None and rate != AUTO and value < rate:
             raise ValueError("rate_ceiling must not be less than rate")
         return value
 

@@ -10,7 +10,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 from worker.settings._values import (
+    AUTO,
     BaseUrl,
+    Ceiling,
     Concurrency,
     Count,
     Currencies,
@@ -18,7 +20,7 @@ from worker.settings._values import (
     EnvName,
     FilePath,
     OrgName,
-    Rate,
+    RateSetting,
     Ratio,
     Timestamp,
     usable_key,
@@ -135,8 +137,8 @@ class OrgSettings(_Section):
     api_key_env: EnvName
     api_key: SecretStr | None = None
     base_url: BaseUrl | None = None
-    rate: Rate = None
-    rate_ceiling: Rate = None
+    rate: RateSetting = AUTO
+    rate_ceiling: Ceiling = None
     concurrency: Concurrency = None
     max_cancellations: Count | None = Field(None, ge=0)
     policies: PolicySettings | None = None

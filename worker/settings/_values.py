@@ -13,7 +13,6 @@ whole model.
 from __future__ import annotations
 
 import ipaddress
-import math
 import re
 from collections.abc import Sequence
 from datetime import UTC, timedelta
@@ -32,6 +31,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from worker.rate import AUTO, Rate, parse_rate
 from worker.settings._env import ENV_PREFIX
 from worker.settings.durations import as_duration
 from worker.settings.shard import Shard
@@ -43,6 +43,7 @@ __all__ = [
     "MAX_TEXT_LENGTH",
     "REPORT_SUFFIXES",
     "BaseUrl",
+    "Ceiling",
     "Concurrency",
     "Count",
     "Currencies",
@@ -54,7 +55,7 @@ __all__ = [
     "Location",
     "OrgName",
     "PushgatewayUrl",
-    "Rate",
+    "RateSetting",
     "Ratio",
     "ReportPath",
     "ShardValue",
@@ -64,7 +65,6 @@ __all__ = [
     "usable_key",
 ]
 
-AUTO = "auto"
 REPORT_SUFFIXES = (".json", ".csv", ".md")
 MAX_CONCURRENCY = 1000
 MAX_TEXT_LENGTH = 200
@@ -126,20 +126,10 @@ def _not_bool(value: object) -> object:
     return value
 
 
-def _auto_or_positive(value: object) -> float | None:
-    """``auto`` (or None) means the sweeper decides; otherwise a positive, finite number."""
-    problem = "must be 'auto' or a number greater than 0"
-    if value is None or (isinstance(value, str) and value.strip().lower() == AUTO):
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValueError(problem)  # noqa: TRY004
-    try:
-        number = float(value)
-    except ValueError:
-        raise ValueError(problem) from None
-    if not math.isfinite(number) or number <= 0:
-        raise ValueError(problem)
-    return number
+def _ceiling(value: object) -> float | None:
+    """A rate's upper bound read as a rate is; ``auto`` (or None) means there is none."""
+    rate = parse_rate(value)
+    return None if rate == AUTO else rate
 
 
 def _auto_to_none(value: object) -> object:
@@ -276,7 +266,8 @@ def _is_loopback(host: str) -> bool:
 
 Duration = Annotated[timedelta, BeforeValidator(as_duration)]
 Timestamp = Annotated[AwareDatetime, AfterValidator(lambda moment: moment.astimezone(UTC))]
-Rate = Annotated[float | None, BeforeValidator(_auto_or_positive)]
+RateSetting = Annotated[Rate, BeforeValidator(parse_rate)]
+Ceiling = Annotated[float | None, BeforeValidator(_ceiling)]
 Count = Annotated[int, BeforeValidator(_not_bool)]
 Ratio = Annotated[float, BeforeValidator(_not_bool)]
 FilePath = Annotated[Path, AfterValidator(_path)]

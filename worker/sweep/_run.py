@@ -25,7 +25,7 @@ from worker.api.client import HarmonyClient
 from worker.api.pace import Pace
 from worker.api.records import utc_now
 from worker.api.retry import RetryPolicy, RetryQuota, with_retries
-from worker.errors import AuthError, ConfigError, SweeperError, TransientApiError, Unreachable
+from worker.errors import ApiError, AuthError, ConfigError, TransientApiError, Unreachable
 from worker.ops.audit import AuditLog
 from worker.outcomes import Abort, Outcome
 from worker.report import (
@@ -349,9 +349,9 @@ class _Run:
             async with limiter:
                 try:
                     link = await self._get(client, link_id)
-                except (AuthError, Unreachable):
+                except Unreachable:
                     raise  # every other id would meet the same
-                except SweeperError as exc:
+                except ApiError as exc:
                     self._put(unknown_link_item(link_id, Outcome.FAILED, str(exc)))
                     if isinstance(exc, TransientApiError):
                         self.retriable.add(link_id)

@@ -37,7 +37,7 @@ from jobs.links import Link, Status
 from jobs.plan import Decision
 from worker.api.client import CancelAnswer, HarmonyClient, TooLate
 from worker.api.retry import RetryPolicy, RetryQuota, with_retries
-from worker.errors import ApiError, AuthError, NoResponse, SweeperError, TransientApiError
+from worker.errors import ApiError, NoResponse, TransientApiError
 from worker.outcomes import Outcome
 from worker.report import ReportItem, item_for, payment_fields
 from worker.settings.durations import format_duration
@@ -216,17 +216,14 @@ class Executor:
 
         try:
             answer = await with_retries(attempt, self.policy, self.quota)
-        except AuthError:
-            raise
-        except SweeperError as exc:
+        except ApiError as exc:
             if isinstance(exc, TransientApiError):
                 self.state.retriable.add(link.id)
-            status = exc.status if isinstance(exc, ApiError) else None
             return item_for(
                 link,
                 reasons,
                 Outcome.FAILED,
-                http_status=status,
+                http_status=exc.status,
                 attempts=attempts,
                 message=str(exc),
             )
@@ -297,8 +294,6 @@ class Executor:
         """The link's current state after a 400, or None when it cannot be had."""
         try:
             return await with_retries(lambda: self.client.get(link_id), self.policy, self.quota)
-        except AuthError:
-            raise
-        except SweeperError as exc:
+        except ApiError as exc:
             log.warning("payment.lookup_failed", id=link_id, error=str(exc))
         return None

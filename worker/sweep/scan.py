@@ -33,7 +33,7 @@ from jobs.links import Link
 from worker.api.client import PAGE_SIZE_MAX, HarmonyClient
 from worker.api.records import Page
 from worker.api.retry import RetryPolicy, RetryQuota, with_retries
-from worker.errors import AuthError, SafetyAbort, SweeperError
+from worker.errors import ApiError, SafetyAbort
 from worker.sweep._taskgroups import collapse_errors
 
 log = structlog.get_logger("worker.sweep.scan")
@@ -158,9 +158,7 @@ async def fetch_page(
         return await with_retries(
             lambda: client.list_page(page, page_size=page_size), policy, budget
         )
-    except AuthError:
-        raise
-    except SweeperError as exc:
+    except ApiError as exc:
         raise ScanIncomplete(f"page {page} could not be read: {exc}") from exc
 
 
