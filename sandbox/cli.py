@@ -21,6 +21,7 @@ from sandbox.knobs import (
     KNOB_NAMES,
     LIST_ORDERS,
     PAGE_SIZE_ECHOES,
+    RATE_LIMIT_HEADER_NAMES,
     ROUTE_NAMES,
     KnobError,
     Knobs,
@@ -147,6 +148,30 @@ _NON_NEGATIVE = click.FloatRange(min=0.0)
     default=None,
     type=click.IntRange(min=0),
     help="At most this many faults in a row for one request (default: no cap).",
+)
+@click.option(
+    "--date-skew-s",
+    default=0.0,
+    type=float,
+    help="Shift the Date header of /api answers by this many seconds (a server clock off).",
+)
+@click.option(
+    "--list-expired/--hide-expired",
+    default=True,
+    show_default=True,
+    help="List PENDING links past expiresAt, or leave them out of the list and its count.",
+)
+@click.option(
+    "--page-size-max",
+    type=click.IntRange(min=1),
+    help="Answer 400 to a list request asking for a larger pageSize (no clamping).",
+)
+@click.option(
+    "--rate-limit-header-names",
+    default="ratelimit",
+    show_default=True,
+    type=click.Choice(RATE_LIMIT_HEADER_NAMES),
+    help="'x-ratelimit': send X-RateLimit-Limit/-Remaining/-Reset instead.",
 )
 def sandbox_command(**options: Any) -> None:
     """Run the local Harmony one-time-payment API sandbox."""
