@@ -58,20 +58,35 @@ async def list_payments(request: web.Request) -> web.Response:
     except Invalid as exc:
         return error(400, exc.problems)
     knobs = sandbox.knobs
+    if knobs.page_size_max is not None and query.page_size > knobs.page_size_max:
+        return error(400, [f"pageSize must not be greater than {knobs.page_size_max}"])
     served = min(query.page_size, knobs.page_size_cap or query.page_size)
     # The documented server echoes (and pages by) the effective size; a lying one echoes
     # the asked size and skips by it too, serving only the first `served` of each page.
     echoed = query.page_size if knobs.page_size_echo == "requested" else served
     offset = (query.page - 1) * echoed
-    items = sandbox.store.page_json(
-        org,
-        query.status,
-        query.currency,
-        offset,
-        served,
-        order=knobs.list_order,
-        rng=sandbox.list_order_rng(),
-    )
+    live_count: int | None = None
+    if knobs.list_expired or query.status not in (None, "PENDING"):
+        items = sandbox.store.page_json(
+            org,
+            query.status,
+            query.currency,
+            offset,
+            served,
+            order=knobs.list_order,
+            rng=sandbox.list_order_rng(),
+        )
+    else:  # a server that hides expired PENDING links from the list, and from its count
+        items, live_count = sandbox.store.live_page_json(
+            org,
+            query.status,
+            query.currency,
+            offset,
+            served,
+            now_ms=sandbox.clock.now_ms(),
+            order=knobs.list_order,
+            rng=sandbox.list_order_rng(),
+        )
     if items and sandbox.draw(sandbox.knobs.malformed_rate):
         sandbox.counters.event("malformed")
         n = sandbox.pick(len(items))
@@ -79,7 +94,9 @@ async def list_payments(request: web.Request) -> web.Response:
         broken["id"] = "not-a-uuid"
         del broken["createdAt"]
         items[n] = json.dumps(broken, ensure_ascii=False)
-    count = sandbox.list_count(org, query.status, query.currency)
+    count = (
+        sandbox.list_count(org, query.status, query.currency) if live_count is None else live_count
+    )
     # The items are JSON already (rendered by SQLite): only the envelope is written here.
     envelope = (
         f'{{"count":{count},"page":{query.page},"pageSize":{echoed},"items":[{",".join(items)}]}}'

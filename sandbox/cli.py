@@ -21,6 +21,7 @@ from sandbox.knobs import (
     KNOB_NAMES,
     LIST_ORDERS,
     PAGE_SIZE_ECHOES,
+    RATE_LIMIT_HEADER_NAMES,
     ROUTE_NAMES,
     KnobError,
     Knobs,
@@ -153,6 +154,30 @@ _NON_NEGATIVE = click.FloatRange(min=0.0)
     default=0.0,
     type=_FRACTION,
     help="Fraction of customer payments that go to a PENDING sibling of a paid order.",
+)
+@click.option(
+    "--date-skew-s",
+    default=0.0,
+    type=float,
+    help="Shift the Date header of /api answers by this many seconds (a server clock off).",
+)
+@click.option(
+    "--list-expired/--hide-expired",
+    default=True,
+    show_default=True,
+    help="List PENDING links past expiresAt, or leave them out of the list and its count.",
+)
+@click.option(
+    "--page-size-max",
+    type=click.IntRange(min=1),
+    help="Answer 400 to a list request asking for a larger pageSize (no clamping).",
+)
+@click.option(
+    "--rate-limit-header-names",
+    default="ratelimit",
+    show_default=True,
+    type=click.Choice(RATE_LIMIT_HEADER_NAMES),
+    help="'x-ratelimit': send X-RateLimit-Limit/-Remaining/-Reset instead.",
 )
 def sandbox_command(**options: Any) -> None:
     """Run the local Harmony one-time-payment API sandbox."""

@@ -7,11 +7,14 @@ slow sandbox does not make a client's burst look spread out.
 from __future__ import annotations
 
 import asyncio
+import email.utils
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from sandbox import counters as routes
+from sandbox.knobs import Knobs
 from sandbox.ratelimit import Verdict
 from sandbox.records import Org
 from sandbox.responses import DroppedResponse, bad_gateway, drop_connection, error
@@ -56,6 +59,10 @@ async def api_gate(request: web.Request, handler: _Handler) -> web.StreamRespons
         raise
     outcome = routes.RESET if isinstance(response, DroppedResponse) else response.status
     sandbox.counters.request(route, outcome)
+    skew = sandbox.knobs.date_skew_s
+    if skew and not isinstance(response, DroppedResponse):
+        # aiohttp writes Date only when the response has none: this one is the skewed clock's.
+        response.headers["Date"] = email.utils.formatdate(time.time() + skew, usegmt=True)
     return response
 
 
@@ -76,7 +83,7 @@ async def _through_gate(
             sandbox.counters.event("rate_limited")
             refused = error(429, "Too Many Requests")
             refused.headers["Retry-After"] = str(verdict.retry_after)
-            return _with_limit_headers(refused, verdict, shown=knobs.rate_limit_headers)
+            return _with_limit_headers(refused, verdict, knobs)
     delay = sandbox.latency_s()
     if delay > 0:
         await asyncio.sleep(delay)
@@ -100,14 +107,15 @@ async def _through_gate(
         response = await handler(request)
     if verdict is None or isinstance(response, DroppedResponse):
         return response
-    return _with_limit_headers(response, verdict, shown=knobs.rate_limit_headers)
+    return _with_limit_headers(response, verdict, knobs)
 
 
 def _with_limit_headers(
-    response: web.StreamResponse, verdict: Verdict, *, shown: bool
+    response: web.StreamResponse, verdict: Verdict, knobs: Knobs
 ) -> web.StreamResponse:
-    if shown:
-        response.headers["RateLimit-Limit"] = str(verdict.limit)
-        response.headers["RateLimit-Remaining"] = str(verdict.remaining)
-        response.headers["RateLimit-Reset"] = str(verdict.retry_after if verdict.reset_s else 0)
+    if knobs.rate_limit_headers:
+        prefix = "X-RateLimit" if knobs.rate_limit_header_names == "x-ratelimit" else "RateLimit"
+        response.headers[f"{prefix}-Limit"] = str(verdict.limit)
+        response.headers[f"{prefix}-Remaining"] = str(verdict.remaining)
+        response.headers[f"{prefix}-Reset"] = str(verdict.retry_after if verdict.reset_s else 0)
     return response

@@ -43,6 +43,16 @@ class Knobs:
     # and query); the next one goes through. None: no cap.
     fault_streak_max: int | None = None
     sibling_pay_rate: float = 0.0  # of pay_rate: to a PENDING sibling of a CONFIRMED link
+    # The Date header of /api responses runs this many seconds ahead (negative: behind) of
+    # the sandbox's wall clock: a server whose clock is off.
+    date_skew_s: float = 0.0
+    # False: PENDING links past expiresAt are left out of the list and of its count.
+    list_expired: bool = True
+    # A list request asking for a larger pageSize is a 400: a server whose maximum is
+    # smaller than the documented 500 and refuses rather than clamps.
+    page_size_max: int | None = None
+    # The names of the rate-limit headers: the IETF draft's, or the older X- ones (GitHub's).
+    rate_limit_header_names: str = "ratelimit"
 
     def faults_apply_to(self, route_name: str) -> bool:
         """Whether `fault_rate` and `reset_rate` may hit this route ("list", "cancel", ...)."""
@@ -74,9 +84,14 @@ _NON_NEGATIVE = frozenset({"latency_ms", "latency_jitter_ms", "pay_rate", "count
 ROUTE_NAMES = ("list", "get", "create", "cancel")
 LIST_ORDERS = ("newest_first", "oldest_first", "by_id", "shuffled")
 PAGE_SIZE_ECHOES = ("effective", "requested")
-_CHOICES = {"list_order": LIST_ORDERS, "page_size_echo": PAGE_SIZE_ECHOES}
+RATE_LIMIT_HEADER_NAMES = ("ratelimit", "x-ratelimit")
+_CHOICES = {
+    "list_order": LIST_ORDERS,
+    "page_size_echo": PAGE_SIZE_ECHOES,
+    "rate_limit_header_names": RATE_LIMIT_HEADER_NAMES,
+}
 # knob -> its least value
-_OPTIONAL_COUNTS = {"rate_limit": 1, "page_size_cap": 1, "fault_streak_max": 0}
+_OPTIONAL_COUNTS = {"rate_limit": 1, "page_size_cap": 1, "fault_streak_max": 0, "page_size_max": 1}
 
 
 def _check(name: str, value: object) -> object:
@@ -86,7 +101,7 @@ def _check(name: str, value: object) -> object:
         if value not in _CHOICES[name]:
             raise KnobError(f"knob {name} must be one of {list(_CHOICES[name])}, got {value!r}")
         return value
-    if name in ("rate_limit_headers", "unstable_ties"):
+    if name in ("rate_limit_headers", "unstable_ties", "list_expired"):
         if not isinstance(value, bool):
             raise KnobError(f"knob {name} must be true or false, got {value!r}")
         return value

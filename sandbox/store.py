@@ -275,6 +275,41 @@ class Store:
         by_id = dict(self._db.execute(query, ids).fetchall())
         return [by_id[link_id] for link_id in ids]
 
+    def live_page_json(
+        self,
+        org: Org,
+        status: str | None,
+        currency: str | None,
+        offset: int,
+        limit: int,
+        *,
+        now_ms: int,
+        order: str = "newest_first",
+        rng: random.Random | None = None,
+    ) -> tuple[list[str], int]:
+        """As ``page_json``, leaving out PENDING links past expiresAt; and how many remain.
+
+        O(n) in the view per call (the index does not know expiry): for tests.
+        """
+        view = self._index.page(
+            org.no, status, currency, 0, self.count(org, status, currency), order=order, rng=rng
+        )
+        expired = {
+            row[0]
+            for row in self._db.execute(
+                "SELECT id FROM links WHERE org_no = ? AND status = 'PENDING' AND expires_ms <= ?",
+                (org.no, now_ms),
+            )
+        }
+        ids = [link_id for link_id in view if link_id not in expired]
+        window = ids[offset : offset + limit]
+        if not window:
+            return [], len(ids)
+        marks = ",".join("?" * len(window))
+        query = f"SELECT links.id, {FULL_SQL} {_FROM} WHERE links.id IN ({marks})"
+        by_id = dict(self._db.execute(query, window).fetchall())
+        return [by_id[link_id] for link_id in window], len(ids)
+
     def iter_json(self, org: Org, status: str | None = None) -> Iterator[str]:
         """JSON of every link of `org` (optionally of one status), in list order."""
         offset, chunk = 0, 500

@@ -30,6 +30,7 @@ STAGE_RANKS = {
     "worker.ops": 2,
     "worker.sweep": 3,
     "worker": 4,  # the Python API's face (worker/__init__.py)
+    "worker.probe": 4,  # `harmony-sweeper probe`: uses the scan's checks, not the sweep
     "worker.cli": 5,
     "worker.__main__": 6,
 }

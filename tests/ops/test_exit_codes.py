@@ -11,8 +11,10 @@ from worker.errors import (
     AuthError,
     ConfigError,
     MalformedResponse,
+    NoResponse,
     SafetyAbort,
     SweeperError,
+    Unreachable,
 )
 from worker.ops.lock import AlreadyRunning
 
@@ -25,6 +27,12 @@ from worker.ops.lock import AlreadyRunning
         (AlreadyRunning(Path("run.lock")), ExitCode.LOCKED),
         (SafetyAbort("plan over the cap"), ExitCode.SAFETY_ABORT),
         (MalformedResponse("not JSON"), ExitCode.SAFETY_ABORT),
+        # What the probe raises when it cannot reach the API: the code a run's abort gets.
+        (NoResponse("GET /api: no answer", cause="refused"), ExitCode.UNREACHABLE),
+        (
+            Unreachable("bad cert", reason="bad cert", cause="certificate", host="h"),
+            ExitCode.UNREACHABLE,
+        ),
     ],
     ids=lambda value: type(value).__name__ if isinstance(value, SweeperError) else str(value),
 )

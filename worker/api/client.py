@@ -107,6 +107,18 @@ class Silence:
 
 
 @dataclass(frozen=True, slots=True)
+class Exchange:
+    """One answered request, as ``HarmonyClient.on_exchange`` is told of it (the probe's view)."""
+
+    method: str
+    path: str
+    status: int
+    sent_at: datetime  # the client's clock when the request left
+    latency: float  # seconds, from the request leaving to its body read
+    headers: Mapping[str, str]  # every response header, names lower-cased
+
+
+@dataclass(frozen=True, slots=True)
 class _Answer:
     status: int
     body: bytes
@@ -157,6 +169,8 @@ class HarmonyClient:
         self.last_failure: NoResponse | Unreachable | None = None
         self._in_flight = 0
         self._silent_since: float | None = None
+        # Told of every answered request; None in a run, which needs only the pace's view.
+        self.on_exchange: Callable[[Exchange], None] | None = None
 
     def silence(self, now: float | None = None) -> Silence | None:
         """How long the API has owed an answer (``time.monotonic`` seconds); None if it does not.
@@ -261,6 +275,7 @@ class HarmonyClient:
         if self._session is None:
             raise RuntimeError("HarmonyClient used outside 'async with'")
         self.requests_sent += 1
+        sent_at = self._clock() if self.on_exchange is not None else None
         started = time.monotonic()
         self._in_flight += 1
         if self._silent_since is None:
@@ -287,6 +302,17 @@ class HarmonyClient:
         self.last_failure = None
         self.pace.observe(status=status, headers=headers, latency=answered - started)
         self.requests_by_class["429" if status == 429 else f"{status // 100}xx"] += 1
+        if self.on_exchange is not None and sent_at is not None:
+            self.on_exchange(
+                Exchange(
+                    method=method,
+                    path=path,
+                    status=status,
+                    sent_at=sent_at,
+                    latency=answered - started,
+                    headers={name.lower(): value for name, value in headers.items()},
+                )
+            )
         return self._classify(method, path, status, headers, body)
 
     def _no_answer(

@@ -35,6 +35,7 @@ __all__ = [
     "MAX_PAUSE",
     "Pace",
     "PaceStats",
+    "littles_law_concurrency",
 ]
 
 DEFAULT_AUTO_START_RATE = 5.0  # req/s: Compago documents no limit, so start where any would do
@@ -142,8 +143,7 @@ class Pace:
         """Requests to keep in flight: the fixed value, else Little's law, 1..max_concurrency."""
         if self._fixed_concurrency is not None:
             return self._fixed_concurrency
-        wanted = math.ceil(self.effective_rate * self._latency * CONCURRENCY_HEADROOM)
-        return max(1, min(self._max_concurrency, wanted))
+        return littles_law_concurrency(self.rate, self._latency, self._max_concurrency)
 
     @property
     def max_concurrency(self) -> int:
@@ -264,6 +264,16 @@ class Pace:
         if rate < current or rate > current * (1 + _RETUNE_STEP):
             _retune(self._limiter, rate)
             self._limiter_rate = rate
+
+
+def littles_law_concurrency(rate: float, latency: float, max_concurrency: int) -> int:
+    """Requests to keep in flight at target ``rate`` when an answer takes ``latency`` seconds.
+
+    Little's law at the limiter's rate (the target less ``HEADROOM``), times
+    ``CONCURRENCY_HEADROOM`` for the tail of the latency, within 1..``max_concurrency``.
+    """
+    wanted = math.ceil(rate * (1 - HEADROOM) * latency * CONCURRENCY_HEADROOM)
+    return max(1, min(max_concurrency, wanted))
 
 
 def _bucket(rate: float) -> tuple[float, float]:

@@ -20,11 +20,13 @@ from worker.__about__ import __version__
 from worker.cli import run as runner
 from worker.cli.demo import DEMO_LINKS, run_demo
 from worker.cli.exit_codes import ExitCode, exit_code_for_error, exit_code_for_report
+from worker.cli.probe_render import print_probe_table, probe_json_text
 from worker.cli.progress import make_console
 from worker.errors import AlreadyRunning, ConfigError, SweeperError
 from worker.ops.logs import configure_logging
+from worker.probe import DEFAULT_MAX_REQUESTS, ProbeResult, probe
 from worker.report import Report
-from worker.settings import ENV_VARS, load_settings
+from worker.settings import ENV_VARS, Settings, load_settings
 
 _log = structlog.get_logger("worker.cli")
 
@@ -37,7 +39,8 @@ _EXIT_HELP = (
     "threshold, incomplete scan, declined); 5 another run holds --lock-file; 6 the API "
     "could not be reached (DNS, refused, TLS, no answer by the scan deadline), nothing "
     "cancelled; 7 finished, but the report went to the fallback a report.fallback log line "
-    "names; 130/143 interrupted (SIGINT/SIGTERM), report written. Several organizations: "
+    "names; 8 (probe only) the API behaves in a way the sweep must work around; "
+    "130/143 interrupted (SIGINT/SIGTERM), report written. Several organizations: "
     "the worst of theirs."
 )
 
@@ -139,6 +142,60 @@ def run_command(config_file: Path | None, yes: bool, **flags: Any) -> None:
     runner.check_attendance(settings, yes=yes, interactive=runner.interactive())
     orgs = runner.plan_organizations(settings)
     sys.exit(runner.execute(settings, orgs, yes=yes, console=console))
+
+
+_PROBE_EXIT_HELP = (
+    "\b\nExit codes: 0 everything the sweep relies on holds; 2 usage or configuration error; "
+    "3 the API refused the key; 4 the API's answers could not be read; 6 the API could not "
+    "be reached; 8 something does not hold, or was not checked within --max-requests: "
+    "see the verdicts."
+)
+
+
+@cli.command("probe", epilog=f"{_ENV_HELP}\n\n{_PROBE_EXIT_HELP}")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="TOML settings file (see config.example.toml), as for run.",
+)
+@click.option("--base-url", metavar="URL", help="API root; https unless loopback.")
+@click.option(
+    "--max-requests",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_REQUESTS,
+    show_default=True,
+    help="Send at most this many requests (all GET).",
+)
+@click.option(
+    "--output",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="A table for people, or one JSON document for machines (stdout).",
+)
+def probe_command(
+    config_file: Path | None, base_url: str | None, max_requests: int, output: str
+) -> None:
+    """Find out, read-only, how the API lists, pages, limits and keeps time."""
+    loaded = load_settings(config_file=config_file, base_url=base_url)
+    configure_logging(
+        renderer=loaded.logging.format,
+        level=loaded.logging.level,
+        secrets=runner.api_keys(loaded),
+    )
+    # With [[orgs]], the first organization's key: every key reaches the same API.
+    settings = loaded.organizations()[0].settings
+    result = anyio.run(_probe, settings, max_requests)
+    if output == "json":
+        click.echo(probe_json_text(result))
+    else:
+        print_probe_table(result, make_console(sys.stdout))
+    sys.exit(ExitCode.OK if result.holds else ExitCode.PROBE_FINDINGS)
+
+
+async def _probe(settings: Settings, max_requests: int) -> ProbeResult:
+    return await probe(settings, max_requests=max_requests)
 
 
 @cli.command("demo")

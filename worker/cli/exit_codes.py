@@ -14,6 +14,9 @@
 - 7: the run finished but its report could not be written where --report asked; it was
   written to the fallback a ``report.fallback`` log line names (beside the path, the temp
   directory, or that log line itself). Each organization's own code would otherwise apply.
+- 8: ``harmony-sweeper probe`` only: the API behaves in a way the sweep must work around,
+  or the probe could not check something within ``--max-requests``; its verdicts say what
+  and what the sweep will do about it. ``run`` never exits 8 (and the CronJob runs ``run``).
 - 130 / 143: interrupted by SIGINT / SIGTERM; in-flight requests drained, report written.
 
 With several organizations, the process exits with the worst of theirs: interrupted, then
@@ -26,13 +29,20 @@ import enum
 import signal
 from collections.abc import Iterable
 
-from worker.errors import AlreadyRunning, AuthError, ConfigError, SweeperError
+from worker.errors import (
+    AlreadyRunning,
+    AuthError,
+    ConfigError,
+    NoResponse,
+    SweeperError,
+    Unreachable,
+)
 from worker.outcomes import Abort
 from worker.report import Report
 
 
 class ExitCode(enum.IntEnum):
-    """The process status of ``harmony-sweeper run``."""
+    """The process status of ``harmony-sweeper run`` (and ``probe``)."""
 
     OK = 0
     FAILURES = 1
@@ -42,6 +52,7 @@ class ExitCode(enum.IntEnum):
     LOCKED = 5
     UNREACHABLE = 6
     REPORT_FALLBACK = 7
+    PROBE_FINDINGS = 8
     SIGINT = 128 + signal.SIGINT
     SIGTERM = 128 + signal.SIGTERM
 
@@ -80,7 +91,19 @@ def exit_code_for_error(exc: SweeperError) -> ExitCode:
         return ExitCode.UNAUTHORIZED
     if isinstance(exc, AlreadyRunning):
         return ExitCode.LOCKED
+    if _network_failure(exc):
+        return ExitCode.UNREACHABLE
     return ExitCode.SAFETY_ABORT
+
+
+def _network_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` or one of its causes is a request that got no answer."""
+    current: BaseException | None = exc
+    while current is not None:
+        if isinstance(current, NoResponse | Unreachable):
+            return True
+        current = current.__cause__
+    return False
 
 
 # Most severe first: what an operator must hear about before anything else.

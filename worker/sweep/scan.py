@@ -35,6 +35,7 @@ from worker.api.records import Page
 from worker.api.retry import RetryPolicy, RetryQuota, with_retries
 from worker.errors import ApiError, SafetyAbort
 from worker.sweep._taskgroups import collapse_errors
+from worker.sweep.list_checks import count_drift, effective_page_size, is_suspect_page
 
 log = structlog.get_logger("worker.sweep.scan")
 
@@ -176,15 +177,8 @@ class _Walk:
         return self.counts[-1] if self.counts else 0
 
     def drift(self) -> int:
-        """How far ``count`` moved while this walk read its pages (up and down, summed).
-
-        New links make it grow and can hide before the pages read; payments make it drop
-        and shift links into pages already read. A shortfall within this much is drift,
-        unless a page gave other evidence of a wrong walk.
-        """
-        if self.suspect_pages:
-            return 0
-        return sum(abs(after - before) for before, after in itertools.pairwise(self.counts))
+        """How far ``count`` moved while this walk read its pages (``count_drift``)."""
+        return count_drift(self.counts, suspect_pages=self.suspect_pages)
 
 
 class _Scan:
@@ -314,9 +308,7 @@ class _Scan:
     def _learn_page_size(self, first: Page) -> None:
         """Page by the size page 1 shows: its echo, or fewer items than that on a full page."""
         asked, served = self.page_size, len(first.links)
-        size = min(first.page_size, asked)
-        if 0 < served < size and served < first.count:
-            size = served  # an echo that says more than the page holds is not believed
+        size = effective_page_size(asked, first)
         if size != asked:
             log.warning(
                 "scan.page_size", asked=asked, echoed=first.page_size, served=served, using=size
@@ -328,9 +320,7 @@ class _Scan:
         self.pages_read += 1
         walk.counts.append(page.count)
         served = len(page.links)
-        if (check_echo and (page.page_size, page.page) != (self.page_size, number)) or (
-            served < self.page_size and number * self.page_size < page.count
-        ):
+        if is_suspect_page(page, number, self.page_size, check_echo=check_echo):
             # Not the page asked for, or short while count says more follow: the offsets
             # this walk computes cannot be trusted to cover the list.
             walk.suspect_pages += 1
