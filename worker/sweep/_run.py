@@ -214,7 +214,7 @@ class _Run:
             requests=client.requests_sent,
             rate_limited=stats.rate_limited,
             retries=stats.retries,
-            **_summary_fields(report.summary),
+            **report.summary.to_json_dict(),
         )
         return report
 
@@ -284,17 +284,3 @@ class _Run:
             self.audit_log.write(
                 {"event": "payment.cancelled", "timestamp": utc_text(self.clock()), **event}
             )
-
-
-def _summary_fields(summary: Summary) -> dict[str, int]:
-    return {
-        "scanned": summary.scanned,
-        "planned": summary.planned,
-        "cancelled": summary.cancelled,
-        "would_cancel": summary.would_cancel,
-        "conflict": summary.conflict,
-        "not_found": summary.not_found,
-        "failed": summary.failed,
-        "skipped_expired": summary.skipped_expired,
-        "not_attempted": summary.not_attempted,
-    }
