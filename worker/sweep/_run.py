@@ -3,29 +3,27 @@
 This is the Python API for teams that embed harmony-sweeper: it never exits, never prints
 and never reads the terminal. Expected ways for a run to end early (a safety guard, a
 refused key, a signal) are recorded in ``Report.aborted`` rather than raised, so that every
-planned link is still accounted for in the report.
+planned link is still accounted for in the report. Each stage has its module: ``gather``
+(a scan, or look-ups), ``plan``, ``guard``, ``execute``; ``_Run`` holds what they share.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal
 
 import anyio
 import structlog
 
-from jobs.links import Link, Status
-from jobs.plan import Decision, Plan, make_plan
-from jobs.policy import Policy
-from jobs.reasons import Reason
+from jobs.plan import Decision
 from worker.api.client import HarmonyClient
 from worker.api.pace import Pace
 from worker.api.records import utc_now
-from worker.api.retry import RetryPolicy, RetryQuota, with_retries
-from worker.errors import ApiError, AuthError, ConfigError, TransientApiError, Unreachable
+from worker.api.retry import RetryPolicy, RetryQuota
+from worker.errors import AuthError, ConfigError, Unreachable
 from worker.ops.audit import AuditLog
 from worker.outcomes import Abort, Outcome
 from worker.report import (
@@ -35,54 +33,22 @@ from worker.report import (
     Summary,
     item_for,
     payment_fields,
-    unknown_link_item,
     utc_text,
     write_report,
 )
 from worker.settings import Settings
-from worker.settings.durations import format_duration
-from worker.sweep._silence import deadline_passed, network_failure, watch_silence
-from worker.sweep._taskgroups import collapse_errors
-from worker.sweep.execute import Executor, FailureThreshold
+from worker.sweep._ledger import Ledger
+from worker.sweep._observer import NoObserver, SweepObserver
+from worker.sweep.execute import Executor
+from worker.sweep.gather import Gatherer
+from worker.sweep.guard import Confirm, FailureThreshold, Guard
+from worker.sweep.plan import Planner
 from worker.sweep.policies import PolicySet
-from worker.sweep.scan import ScanIncomplete, ScannedIds, ScanStats, scan_pending
+from worker.sweep.scan import ScanIncomplete
 
 log = structlog.get_logger("worker.sweep")
 
 _AUDIT_KEYS = ("id", "externalId", "amount", "currency", "reasons", "attempts")
-
-Confirm = Callable[[Sequence[ReportItem]], Awaitable[bool]]
-"""Asked once, with the would-cancel items, before the first cancel of an attended run."""
-
-
-class SweepObserver(Protocol):
-    """Progress hooks for a front end (the CLI's progress bar); every method is optional work."""
-
-    def scan_progress(self, seen: int, total: int) -> None: ...
-    def planned(self, items: Sequence[ReportItem]) -> None: ...
-    def executing(self, total: int) -> None: ...
-    def outcome(self, item: ReportItem) -> None: ...
-
-    def waiting(self, reason: str | None) -> None:
-        """The API owes an answer, and why ("no answer yet (12 s), retrying after ..."); None
-        once it answers again. Optional: an observer without this method is not told."""
-
-
-class _NoObserver:
-    def scan_progress(self, seen: int, total: int) -> None:
-        pass
-
-    def planned(self, items: Sequence[ReportItem]) -> None:
-        pass
-
-    def executing(self, total: int) -> None:
-        pass
-
-    def outcome(self, item: ReportItem) -> None:
-        pass
-
-    def waiting(self, reason: str | None) -> None:
-        pass
 
 
 async def sweep(
@@ -116,7 +82,7 @@ async def sweep(
             policies=policies,
             stop=stop or anyio.Event(),
             confirm=confirm,
-            observer=observer or _NoObserver(),
+            observer=observer or NoObserver(),
             audit=audit,
             clock=clock,
         )
@@ -127,6 +93,8 @@ async def sweep(
 
 
 class _Run:
+    """One run: the parts its stages share, and its passes."""
+
     def __init__(
         self,
         *,
@@ -141,18 +109,12 @@ class _Run:
         self.settings = settings
         self.policies = policies
         self.stop = stop
-        self.confirm = confirm
         self.observer = observer
         self.audit_log = audit
         self.clock = clock
         self.run_id = str(uuid.uuid4())
         self.mode: Literal["dry-run", "execute"] = "dry-run" if settings.dry_run else "execute"
-        self.items: dict[str, ReportItem] = {}
-        # Ids whose item is ``failed`` for a transient reason: a later pass may try them again.
-        self.retriable: set[str] = set()
-        self.scanned = ScannedIds()
-        self.scan_stats: ScanStats | None = None  # the latest scan's, for the report
-        self.planned_total = 0
+        self.ledger = Ledger()
         self.retry_policy = RetryPolicy(
             attempts=settings.retry.attempts,
             initial=settings.retry.initial.total_seconds(),
@@ -167,6 +129,26 @@ class _Run:
             pause_initial=self.retry_policy.initial,
             pause_maximum=self.retry_policy.maximum,
             hold=lambda seconds: self.pace.hold(seconds, cause="retry_quota"),
+        )
+        self.gatherer = Gatherer(
+            settings=settings,
+            policies=policies,
+            ledger=self.ledger,
+            stop=stop,
+            observer=observer,
+            retry_policy=self.retry_policy,
+            quota=self.quota,
+            pace=self.pace,
+        )
+        self.planner = Planner(
+            settings=settings,
+            policies=policies,
+            ledger=self.ledger,
+            gatherer=self.gatherer,
+            clock=clock,
+        )
+        self.guard = Guard(
+            settings=settings, ledger=self.ledger, observer=observer, confirm=confirm
         )
 
     async def execute(self) -> Report:
@@ -196,19 +178,20 @@ class _Run:
             log.error("run.aborted", reason=Abort.UNAUTHORIZED, error=str(exc))
             aborted, abort_detail = Abort.UNAUTHORIZED, str(exc)
         except (ScanIncomplete, Unreachable) as exc:
-            aborted, abort_detail = self._gathering_failed(exc)
+            aborted, abort_detail = self.gatherer.abort_for(exc)
             if isinstance(exc, ScanIncomplete):
-                self.scan_stats = exc.stats or self.scan_stats
+                self.gatherer.scan_stats = exc.stats or self.gatherer.scan_stats
         finally:
             structlog.contextvars.unbind_contextvars("run_id")
-        items = tuple(self.items.values())
+        items = tuple(self.ledger.items.values())
         finished = self.clock()
+        scan_stats = self.gatherer.scan_stats
         stats = RunStats(
             requests_by_class=dict(client.requests_by_class),
             rate_limited=self.pace.snapshot().rate_limited,
             retries=self.quota.retries,
             duration_seconds=(finished - started).total_seconds(),
-            scan=None if self.scan_stats is None else self.scan_stats.to_json_dict(),
+            scan=None if scan_stats is None else scan_stats.to_json_dict(),
         )
         report = Report(
             run_id=self.run_id,
@@ -216,7 +199,7 @@ class _Run:
             started_at=started,
             finished_at=finished,
             policies=self.policies.describe(),
-            summary=Summary.from_items(items, scanned=self.scanned.count),
+            summary=Summary.from_items(items, scanned=self.gatherer.scanned.count),
             items=items,
             aborted=aborted,
             stats=stats,
@@ -231,214 +214,34 @@ class _Run:
             requests=client.requests_sent,
             rate_limited=stats.rate_limited,
             retries=stats.retries,
-            **_summary_fields(report.summary),
+            **report.summary.to_json_dict(),
         )
         return report
-
-    def _gathering_failed(self, exc: ScanIncomplete | Unreachable) -> tuple[Abort, str]:
-        """Why the links could not be gathered: the abort reason, and the cause in words.
-
-        No answer (after retries) or a permanent network failure means the API could not be
-        reached: ``unreachable`` (exit 6), which promises nothing was cancelled. When a
-        cancel was already sent (a later pass's scan), the scan is incomplete (exit 4).
-        """
-        network = network_failure(exc)
-        if network is None:
-            log.error("run.aborted", reason=Abort.SCAN_INCOMPLETE, error=str(exc))
-            return Abort.SCAN_INCOMPLETE, str(exc)
-        # The one event that names the cause: retries log only "retry.scheduled".
-        log.error("api.unreachable", cause=network.cause, host=network.host, error=network.reason)
-        sent = any(item.attempts for item in self.items.values())
-        reason = Abort.SCAN_INCOMPLETE if sent else Abort.UNREACHABLE
-        log.error("run.aborted", reason=reason, error=str(exc))
-        return reason, network.reason
 
     async def _passes(self, client: HarmonyClient) -> Abort | None:
         passes = 1 if self.settings.dry_run else self.settings.passes
         for number in range(1, passes + 1):
             if self.stop.is_set():
                 return Abort.INTERRUPTED
-            fresh = await self._plan(client, first_pass=number == 1, last_pass=number == passes)
+            fresh = await self.planner.plan(
+                client, first_pass=number == 1, last_pass=number == passes
+            )
             if fresh is None:
                 return Abort.INTERRUPTED
             if not fresh:
                 return None
             if self.settings.dry_run:
                 for decision in fresh:
-                    self._put(item_for(decision.link, decision.reasons, Outcome.WOULD_CANCEL))
-                self.observer.planned(tuple(self.items.values()))
+                    self.ledger.put(item_for(decision.link, decision.reasons, Outcome.WOULD_CANCEL))
+                self.observer.planned(tuple(self.ledger.items.values()))
                 return None
-            aborted = await self._guard(fresh, first_pass=number == 1)
+            self.planner.account_not_attempted(fresh)
+            aborted = await self.guard.check(first_pass=number == 1)
             if aborted is None:
                 aborted = await self._execute(client, fresh)
             if aborted is not None:
                 return aborted
         return None
-
-    async def _guard(self, fresh: Sequence[Decision], *, first_pass: bool) -> Abort | None:
-        """Account the pass's new decisions as not attempted yet; the cap; the confirmation.
-
-        A link tried again after a transient failure keeps its ``failed`` item until its new
-        outcome replaces it, and counts once towards the cap.
-        """
-        for decision in fresh:
-            if decision.link.id not in self.items:
-                self.planned_total += 1
-                self._put(item_for(decision.link, decision.reasons, Outcome.NOT_ATTEMPTED))
-        if self.planned_total > self.settings.max_cancellations:
-            log.error(
-                "run.aborted",
-                reason=Abort.PLAN_OVER_CAP,
-                planned=self.planned_total,
-                max_cancellations=self.settings.max_cancellations,
-            )
-            return Abort.PLAN_OVER_CAP
-        if first_pass:
-            waiting = tuple(i for i in self.items.values() if i.outcome is Outcome.NOT_ATTEMPTED)
-            self.observer.planned(waiting)
-            if self.confirm is not None and not await self.confirm(waiting):
-                log.warning("run.aborted", reason=Abort.DECLINED)
-                return Abort.DECLINED
-        return None
-
-    async def _gather(self, client: HarmonyClient, *, last_pass: bool) -> Sequence[Link] | None:
-        """The links to plan over: a scan, or one GET per id for a manifest of ids alone.
-
-        Bounded by ``scan_deadline``, retries included.
-        """
-        result: Sequence[Link] | None = None
-        deadline = self.settings.scan_deadline
-        with (
-            anyio.move_on_after(deadline.total_seconds()) as timer,
-            anyio.CancelScope() as scope,
-            collapse_errors(),
-        ):
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(_cancel_on, self.stop, scope)
-                tg.start_soon(watch_silence, client, getattr(self.observer, "waiting", None))
-                if self.policies.needs_scan:
-                    scan = await scan_pending(
-                        client,
-                        policy=self.retry_policy,
-                        budget=self.quota,
-                        on_page=self.observer.scan_progress,
-                    )
-                    result = scan.links
-                    self.scan_stats = scan.stats
-                else:
-                    result = await self._look_up(client, self.policies.manifest_ids)
-                tg.cancel_scope.cancel()
-        if timer.cancelled_caught and not self.stop.is_set():
-            raise deadline_passed(client, format_duration(deadline))
-        if scope.cancelled_caught or result is None:
-            return None
-        ids = (link.id for link in result)
-        # A scan's ids are distinct already; those of links looked up one by one are made so.
-        self.scanned.add(ids if self.policies.needs_scan else set(ids), remember=not last_pass)
-        return result
-
-    async def _look_up(self, client: HarmonyClient, ids: Sequence[str]) -> list[Link]:
-        """GET each id not yet accounted for; report the gone and the final ones now.
-
-        Returns the PENDING links, for the planner to judge (expiry, scope, exclusions).
-        """
-        pending: list[Link] = []
-        limiter = anyio.CapacityLimiter(max(1, self.pace.concurrency))
-
-        async def look_up(link_id: str) -> None:
-            async with limiter:
-                try:
-                    link = await self._get(client, link_id)
-                except Unreachable:
-                    raise  # every other id would meet the same
-                except ApiError as exc:
-                    self._put(unknown_link_item(link_id, Outcome.FAILED, str(exc)))
-                    if isinstance(exc, TransientApiError):
-                        self.retriable.add(link_id)
-                    return
-            if link is None:
-                self._put(
-                    unknown_link_item(
-                        link_id, Outcome.NOT_FOUND, "no such link in this organization", 404
-                    )
-                )
-            elif link.status is not Status.PENDING:
-                message = f"not cancellable: the link is {link.status.value}"
-                self._put(item_for(link, (Reason.MANIFEST,), Outcome.CONFLICT, message=message))
-            else:
-                pending.append(link)
-
-        with collapse_errors():
-            async with anyio.create_task_group() as tg:
-                for link_id in ids:
-                    if self._open(link_id):
-                        tg.start_soon(look_up, link_id)
-        return pending
-
-    async def _get(self, client: HarmonyClient, link_id: str) -> Link | None:
-        return await with_retries(lambda: client.get(link_id), self.retry_policy, self.quota)
-
-    def _open(self, link_id: str) -> bool:
-        """Whether this pass may act on the link: never accounted for, or failed transiently."""
-        return link_id not in self.items or link_id in self.retriable
-
-    def _account(self, plan: Plan) -> list[Decision]:
-        """Record the skipped links; return the decisions not yet accounted for.
-
-        A link that failed transiently comes back only when this pass's own plan selects
-        it again (still PENDING, in scope, not expired): one item per link, replaced later.
-        """
-        for decision in plan.skipped_expired:
-            if decision.link.id not in self.items:
-                self._put(
-                    item_for(
-                        decision.link,
-                        decision.reasons,
-                        Outcome.SKIPPED_EXPIRED,
-                        message=self._expired_message,
-                    )
-                )
-        return [d for d in plan.cancel if self._open(d.link.id)]
-
-    async def _plan(
-        self, client: HarmonyClient, *, first_pass: bool, last_pass: bool
-    ) -> list[Decision] | None:
-        """Gather links, plan, account; None when a stop interrupted the gathering."""
-        links = await self._gather(client, last_pass=last_pass)
-        if links is None:
-            return None
-        # A scan deduplicated by id; links looked up one by one are planned as any input.
-        plan = self._make_plan(links, self.policies.policies, unique_ids=self.policies.needs_scan)
-        fresh = self._account(plan)
-        if first_pass and plan.unmatched_ids and self.policies.manifest is not None:
-            # Manifest ids the scan did not show: drift, paid, cancelled, or unknown. Judge the
-            # PENDING ones by the manifest alone: other policies need the whole scan.
-            found = await self._look_up(client, plan.unmatched_ids)
-            fresh += self._account(
-                self._make_plan(found, (self.policies.manifest,), unique_ids=False)
-            )
-        log.info(
-            "plan.ready",
-            scanned=len(links),
-            cancel=len(fresh),
-            skipped_expired=len(plan.skipped_expired),
-            excluded=len(plan.excluded),
-            unmatched=len(plan.unmatched_ids),
-        )
-        return fresh
-
-    def _make_plan(
-        self, links: Sequence[Link], policies: Sequence[Policy], *, unique_ids: bool
-    ) -> Plan:
-        return make_plan(
-            links,
-            policies,
-            scope=self.policies.scope,
-            exclusions=self.policies.exclusions,
-            now=self.clock(),
-            unique_ids=unique_ids,
-            expiry_margin=self.settings.safety.expiry_margin,
-        )
 
     async def _execute(self, client: HarmonyClient, fresh: Sequence[Decision]) -> Abort | None:
         executor = Executor(
@@ -459,9 +262,9 @@ class _Run:
         self.observer.executing(len(fresh))
         results = await executor.run(fresh)
         for item in results.values():
-            self.items[item.id] = item
-        self.retriable -= results.keys()
-        self.retriable |= executor.state.retriable
+            self.ledger.items[item.id] = item
+        self.ledger.retriable -= results.keys()
+        self.ledger.retriable |= executor.state.retriable
         if self.stop.is_set():
             return Abort.INTERRUPTED
         if executor.state.threshold_tripped:
@@ -481,31 +284,3 @@ class _Run:
             self.audit_log.write(
                 {"event": "payment.cancelled", "timestamp": utc_text(self.clock()), **event}
             )
-
-    def _put(self, item: ReportItem) -> None:
-        self.items[item.id] = item
-        self.retriable.discard(item.id)
-
-    @property
-    def _expired_message(self) -> str:
-        margin = format_duration(self.settings.safety.expiry_margin)
-        return f"expired (within the {margin} margin) when planned: never sent"
-
-
-async def _cancel_on(event: anyio.Event, scope: anyio.CancelScope) -> None:
-    await event.wait()
-    scope.cancel()
-
-
-def _summary_fields(summary: Summary) -> dict[str, int]:
-    return {
-        "scanned": summary.scanned,
-        "planned": summary.planned,
-        "cancelled": summary.cancelled,
-        "would_cancel": summary.would_cancel,
-        "conflict": summary.conflict,
-        "not_found": summary.not_found,
-        "failed": summary.failed,
-        "skipped_expired": summary.skipped_expired,
-        "not_attempted": summary.not_attempted,
-    }

@@ -42,19 +42,9 @@ from worker.outcomes import Outcome
 from worker.report import ReportItem, item_for, payment_fields
 from worker.settings.durations import format_duration
 from worker.sweep._taskgroups import collapse_errors
+from worker.sweep.guard import FailureThreshold
 
 log = structlog.get_logger("worker.sweep.execute")
-
-
-@dataclass(frozen=True, slots=True)
-class FailureThreshold:
-    """Stop launching when more than ``ratio`` of at least ``minimum`` finished cancels failed."""
-
-    ratio: float
-    minimum: int
-
-    def tripped(self, finished: int, failed: int) -> bool:
-        return finished >= self.minimum and failed > self.ratio * finished
 
 
 @dataclass(slots=True)
@@ -73,7 +63,7 @@ class ExecutionState:
 OnOutcome = Callable[[ReportItem], None]
 
 
-def conflict_message(link: Link | None, *, now_expired: bool) -> str:
+def _conflict_message(link: Link | None, *, now_expired: bool) -> str:
     """Why a cancel was refused, as the follow-up GET tells it."""
     if link is None:
         return "refused (400); the link is no longer visible"
@@ -257,7 +247,7 @@ class Executor:
             Outcome.CONFLICT,
             http_status=400,
             attempts=attempts,
-            message=conflict_message(current, now_expired=expired),
+            message=_conflict_message(current, now_expired=expired),
         )
 
     async def _too_late(self, decision: Decision, *, attempts: int, unanswered: bool) -> ReportItem:

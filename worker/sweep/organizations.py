@@ -17,7 +17,9 @@ import structlog
 from worker.ops.audit import AuditLog
 from worker.report import OrgReport, Report
 from worker.settings import Settings
-from worker.sweep._run import Confirm, SweepObserver, sweep
+from worker.sweep._observer import SweepObserver
+from worker.sweep._run import sweep
+from worker.sweep.guard import Confirm
 from worker.sweep.policies import PolicySet
 
 log = structlog.get_logger("worker.sweep.organizations")

@@ -1,0 +1,29 @@
+"""The run's accounts: one report item per link, and which links a later pass may act on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from worker.report import ReportItem
+
+
+@dataclass(slots=True)
+class Ledger:
+    """Every link's one item so far, in the order first met; shared by the run's stages.
+
+    A later item for a link replaces its earlier one, so each link ends in one outcome.
+    """
+
+    items: dict[str, ReportItem] = field(default_factory=dict)
+    # Ids whose item is ``failed`` for a transient reason: a later pass may try them again.
+    retriable: set[str] = field(default_factory=set)
+    # Links planned to cancel over the run's passes, each counted once: the guard's cap.
+    planned: int = 0
+
+    def put(self, item: ReportItem) -> None:
+        self.items[item.id] = item
+        self.retriable.discard(item.id)
+
+    def open(self, link_id: str) -> bool:
+        """Whether this pass may act on the link: never accounted for, or failed transiently."""
+        return link_id not in self.items or link_id in self.retriable
