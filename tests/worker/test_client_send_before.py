@@ -9,7 +9,8 @@ from pydantic import SecretStr
 
 from sandbox.testing import SandboxServer
 from tests.sweep.helpers import link
-from worker.api.client import CancelAnswer, HarmonyClient, TooLate
+from worker.api.answers import CancelAnswer, TooLate
+from worker.api.client import HarmonyClient
 from worker.api.pace import Pace
 
 NOW = datetime(2026, 1, 9, 10, 30, tzinfo=UTC)

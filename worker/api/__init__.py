@@ -8,7 +8,8 @@ serves ``pace`` and, through this face, the probe's verdict on rate limits.
 from __future__ import annotations
 
 from worker.api._rate_headers import RateLimitHint, parse_rate_limit, retry_after_seconds
-from worker.api.client import PAGE_SIZE_MAX, CancelAnswer, HarmonyClient, TooLate
+from worker.api.answers import CancelAnswer, TooLate
+from worker.api.client import PAGE_SIZE_MAX, HarmonyClient
 from worker.api.pace import Pace, PaceStats
 from worker.api.records import Page, canonical_uuid, parse_link, parse_page, utc_now
 from worker.api.retry import RetryPolicy, RetryQuota, with_retries

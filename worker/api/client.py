@@ -13,12 +13,15 @@ come, nothing is sent and ``cancel`` returns ``TooLate``, an expected answer, no
 A request that got no answer becomes ``NoResponse`` (retried) or ``Unreachable`` (not:
 retrying cannot fix a certificate or a host name that does not exist), with the cause in
 plain words; ``HarmonyClient.silence`` tells how long the API has owed an answer.
+
+Past ~300 lines on purpose: naming aiohttp's failures (``_cause`` and the helpers at the
+bottom) needs aiohttp's exception classes, and this module is the one boundary that may
+import them (STYLE: foreign exceptions are translated in exactly one place).
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import socket
 import ssl
 import time
@@ -27,7 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 import aiohttp
 from pydantic import SecretStr
@@ -36,12 +39,12 @@ from yarl import URL
 from jobs.links import Link, Status
 from worker.__about__ import __version__
 from worker.api._rate_headers import retry_after_seconds
+from worker.api.answers import CancelAnswer, Exchange, Silence, TooLate, error_message
 from worker.api.pace import Pace
 from worker.api.records import Page, canonical_uuid, parse_link, parse_page, utc_now
 from worker.errors import (
     ApiError,
     AuthError,
-    MalformedResponse,
     NoResponse,
     RateLimited,
     TransientApiError,
@@ -49,7 +52,6 @@ from worker.errors import (
 )
 
 PAGE_SIZE_MAX = 500
-_MESSAGE_LIMIT = 300
 _PATH = "/api/one-time-payment"
 
 # getaddrinfo's "this name does not exist" (NXDOMAIN) and "it has no address": asking
@@ -63,83 +65,9 @@ _NAME_MISMATCH = frozenset({62, 64})
 
 
 @dataclass(frozen=True, slots=True)
-class CancelAnswer:
-    """The server's answer to one cancel attempt that it did answer (not 401/403/429/5xx)."""
-
-    status: int
-    body: bytes
-    message: str | None
-
-    @property
-    def link(self) -> Link | None:
-        """The cancelled payment of a 200, parsed on demand; None when it does not parse.
-
-        On demand because the sweep needs only the status: parsing every 200 body was
-        about 5 % of the worker's CPU per cancel (bench, client_cost).
-        """
-        if self.status != 200:
-            return None
-        try:
-            return parse_link(self.body)
-        except MalformedResponse:
-            return None
-
-
-@dataclass(frozen=True, slots=True)
-class TooLate:
-    """A cancel not sent: the client's clock had reached its ``send_before`` when its turn came."""
-
-    send_before: datetime
-    checked_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Silence:
-    """The API has owed an answer for ``seconds``; ``last_failure`` is why, if an attempt failed."""
-
-    seconds: float
-    last_failure: str | None
-
-    def describe(self) -> str:
-        """E.g. "no answer yet (12 s), retrying after connection reset by api.example"."""
-        text = f"no answer yet ({self.seconds:.0f} s)"
-        return text if self.last_failure is None else f"{text}, retrying after {self.last_failure}"
-
-
-@dataclass(frozen=True, slots=True)
-class Exchange:
-    """One answered request, as ``HarmonyClient.on_exchange`` is told of it (the probe's view)."""
-
-    method: str
-    path: str
-    status: int
-    sent_at: datetime  # the client's clock when the request left
-    latency: float  # seconds, from the request leaving to its body read
-    headers: Mapping[str, str]  # every response header, names lower-cased
-
-
-@dataclass(frozen=True, slots=True)
 class _Answer:
     status: int
     body: bytes
-
-
-def error_message(body: bytes) -> str | None:
-    """The human part of an error body: JSON `message` (string or list) or `error`, or text."""
-    if not body:
-        return None
-    try:
-        data: Any = json.loads(body)
-    except ValueError:
-        return body.decode("utf-8", "replace")[:_MESSAGE_LIMIT]
-    if isinstance(data, Mapping):
-        for key in ("message", "error"):
-            value = data.get(key)
-            if isinstance(value, list):
-                return "; ".join(str(part) for part in value)[:_MESSAGE_LIMIT]
-            if value:
-                return str(value)[:_MESSAGE_LIMIT]
-    return body.decode("utf-8", "replace")[:_MESSAGE_LIMIT]
 
 
 class HarmonyClient:

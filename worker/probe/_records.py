@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobs.links import Link, Status
-from worker.api.client import PAGE_SIZE_MAX, Exchange
+from worker.api.answers import Exchange
+from worker.api.client import PAGE_SIZE_MAX
 from worker.api.records import Page
 
 

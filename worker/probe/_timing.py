@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from worker.api import RateLimitHint, parse_rate_limit, retry_after_seconds
-from worker.api.client import Exchange
+from worker.api.answers import Exchange
 from worker.api.pace import DEFAULT_AUTO_START_RATE, littles_law_concurrency
 from worker.probe._records import Level, Verdict, unchecked
 from worker.rate import AUTO

@@ -35,7 +35,8 @@ import structlog
 
 from jobs.links import Link, Status
 from jobs.plan import Decision
-from worker.api.client import CancelAnswer, HarmonyClient, TooLate
+from worker.api.answers import CancelAnswer, TooLate
+from worker.api.client import HarmonyClient
 from worker.api.retry import RetryPolicy, RetryQuota, with_retries
 from worker.errors import ApiError, NoResponse, TransientApiError
 from worker.outcomes import Outcome
