@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from worker.sweep.scan import ScannedIds
+from worker.sweep.scanned import ScannedIds
 
 
 def uid(high: int, low: int) -> str:

@@ -12,7 +12,8 @@ from worker.sweep._run import sweep
 from worker.sweep.guard import Confirm
 from worker.sweep.organizations import OrgSweep, sweep_organizations
 from worker.sweep.policies import PolicySet, policies_from_settings
-from worker.sweep.scan import ScanIncomplete, ScannedIds
+from worker.sweep.scan import ScanIncomplete
+from worker.sweep.scanned import ScannedIds
 
 __all__ = [
     "Confirm",

@@ -28,7 +28,8 @@ from worker.sweep._observer import SweepObserver
 from worker.sweep._silence import deadline_passed, network_failure, watch_silence
 from worker.sweep._taskgroups import collapse_errors
 from worker.sweep.policies import PolicySet
-from worker.sweep.scan import ScanIncomplete, ScannedIds, ScanStats, scan_pending
+from worker.sweep.scan import ScanIncomplete, ScanStats, scan_pending
+from worker.sweep.scanned import ScannedIds
 
 log = structlog.get_logger("worker.sweep.gather")
 
