@@ -24,7 +24,6 @@ This module is the public face; the work is split by concept:
 
 from __future__ import annotations
 
-from worker.settings._env import API_KEY_ENV, SHARD_COUNT_ENV, SHARD_ENV, SHARD_INDEX_ENV
 from worker.settings._model import (
     DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT,
@@ -40,6 +39,7 @@ from worker.settings._model import (
     Settings,
     default_initiator,
 )
+from worker.settings._names import API_KEY_ENV, SHARD_COUNT_ENV, SHARD_ENV, SHARD_INDEX_ENV
 from worker.settings._orgs import DEFAULT_ORG_NAME, OrgRun
 from worker.settings._sections import (
     DEFAULT_EXPIRY_MARGIN,

@@ -17,25 +17,20 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from worker.errors import ConfigError
+from worker.settings._names import (
+    API_KEY_ENV,
+    ENV_PREFIX,
+    SHARD_COUNT_ENV,
+    SHARD_ENV,
+    SHARD_INDEX_ENV,
+)
 
 __all__ = [
-    "API_KEY_ENV",
-    "ENV_PREFIX",
-    "SHARD_COUNT_ENV",
-    "SHARD_ENV",
-    "SHARD_INDEX_ENV",
     "EnvironSource",
     "OrgKeysSource",
     "set_nested",
     "unknown",
 ]
-
-API_KEY_ENV = "HARMONY_API_KEY"
-ENV_PREFIX = "SWEEPER_"
-# Kubernetes sets JOB_COMPLETION_INDEX in each pod of an Indexed Job; the count is ours.
-SHARD_INDEX_ENV = "JOB_COMPLETION_INDEX"
-SHARD_COUNT_ENV = "SWEEPER_SHARD_COUNT"
-SHARD_ENV = f"{SHARD_INDEX_ENV} and {SHARD_COUNT_ENV}"
 
 
 class EnvironSource(PydanticBaseSettingsSource):

@@ -26,7 +26,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from worker.settings._env import API_KEY_ENV, ENV_PREFIX, EnvironSource, OrgKeysSource
+from worker.settings._env import EnvironSource, OrgKeysSource
+from worker.settings._names import API_KEY_ENV, ENV_PREFIX
 from worker.settings._orgs import DEFAULT_ORG_NAME, OrgRun, organization_runs
 from worker.settings._sections import (
     LoggingSettings,

@@ -25,15 +25,9 @@ from pydantic_settings import (
 )
 
 from worker.errors import ConfigError
-from worker.settings._env import (
-    API_KEY_ENV,
-    SHARD_ENV,
-    EnvironSource,
-    OrgKeysSource,
-    set_nested,
-    unknown,
-)
+from worker.settings._env import EnvironSource, OrgKeysSource, set_nested, unknown
 from worker.settings._model import ENV_VARS, FLAG_FIELDS, Settings, nested_model
+from worker.settings._names import API_KEY_ENV, SHARD_ENV
 from worker.settings._values import LOCATED, Location, problem_text
 
 if TYPE_CHECKING:

@@ -32,7 +32,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from worker.rate import AUTO, Rate, parse_rate
-from worker.settings._env import ENV_PREFIX
+from worker.settings._names import ENV_PREFIX
 from worker.settings.durations import as_duration
 from worker.settings.shard import Shard
 
