@@ -99,7 +99,7 @@ def test_the_plan_table_lists_items_up_to_the_limit() -> None:
     assert uid(6) not in text
     assert "2 more not shown" in text
     assert "order-5" in text
-    assert "would_cancel" in text
+    assert "will cancel" in text  # a plan row reads as what will happen
 
 
 def test_the_plan_table_shows_untrusted_text_as_it_is() -> None:

@@ -19,6 +19,7 @@ from worker.__about__ import __version__
 from worker.cli import run as runner
 from worker.cli.demo import DEMO_LINKS, run_demo
 from worker.cli.exit_codes import ExitCode, exit_code_for_error, exit_code_for_report
+from worker.cli.plan_view import DEFAULT_SHOW
 from worker.cli.progress import make_console
 from worker.errors import ConfigError, SweeperError
 from worker.ops.lock import AlreadyRunning
@@ -106,7 +107,42 @@ cli.add_command(sandbox_command, "sandbox")
     help="Sweep only the organizations of this shard (default: JOB_COMPLETION_INDEX/"
     "SWEEPER_SHARD_COUNT).",
 )
-def run_command(config_file: Path | None, yes: bool, **flags: Any) -> None:
+@click.option("-q", "--quiet", is_flag=True, default=False, help="Log errors only.")
+@click.option(
+    "-v", "--verbose", is_flag=True, default=False, help="Log every event, debug included."
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    help="Log at this level (default: warning at a terminal, info off one; [logging] level).",
+)
+@click.option(
+    "--show",
+    type=click.IntRange(min=0),
+    default=DEFAULT_SHOW,
+    show_default=True,
+    metavar="N",
+    help="Links the plan lists at a terminal (the report lists every link).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["text", "json"], case_sensitive=False),
+    default="text",
+    show_default=True,
+    help="json: print the run's summary (the report without its items) as JSON on stdout.",
+)
+def run_command(
+    *,
+    config_file: Path | None,
+    yes: bool,
+    quiet: bool,
+    verbose: bool,
+    log_level: str | None,
+    show: int,
+    output: runner.Output,
+    **flags: Any,
+) -> None:
     """Scan PENDING links, plan by policy, cancel under the rate limit, report."""
     given = {name: value for name, value in flags.items() if value is not None}
     console = make_console(sys.stderr)
@@ -114,12 +150,12 @@ def run_command(config_file: Path | None, yes: bool, **flags: Any) -> None:
         settings = load_settings(config_file=config_file, **given)
         configure_logging(
             renderer=settings.logging.format,
-            level=settings.logging.level,
+            level=runner.log_level(settings, quiet=quiet, verbose=verbose, flag=log_level),
             secrets=runner.api_keys(settings),
         )
         runner.check_attendance(settings, yes=yes, interactive=runner.interactive())
         orgs = runner.plan_organizations(settings)
-        code = runner.execute(settings, orgs, yes=yes, console=console)
+        code = runner.execute(settings, orgs, yes=yes, console=console, show=show, output=output)
     except SweeperError as exc:
         code = _expected_failure(exc)
     sys.exit(code)

@@ -6,7 +6,7 @@ stages, ``organizations`` runs several sweeps side by side.
 
 from __future__ import annotations
 
-from worker.sweep._run import Confirm, SweepObserver, sweep
+from worker.sweep._run import Confirm, PlanContext, SweepObserver, sweep
 from worker.sweep.organizations import OrgSweep, sweep_organizations
 from worker.sweep.policies import PolicySet, policies_from_settings
 from worker.sweep.scan import ScanIncomplete, ScannedIds
@@ -14,6 +14,7 @@ from worker.sweep.scan import ScanIncomplete, ScannedIds
 __all__ = [
     "Confirm",
     "OrgSweep",
+    "PlanContext",
     "PolicySet",
     "ScanIncomplete",
     "ScannedIds",

@@ -9,8 +9,9 @@ planned link is still accounted for in the report.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -67,6 +68,29 @@ class SweepObserver(Protocol):
         """The API owes an answer, and why ("no answer yet (12 s), retrying after ..."); None
         once it answers again. Optional: an observer without this method is not told."""
 
+    def plan_ready(self, context: PlanContext) -> None:
+        """A pass's plan is made, before ``planned``: where, and what it leaves alone.
+        Optional: an observer without this method is not told."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlanContext:
+    """A pass's plan beyond its items: the host, the organization, what was left alone.
+
+    The counts are those of the ``plan.ready`` event: ``scanned`` links planned over,
+    ``cancel`` selected to cancel, ``skipped_expired`` too close to expiry, ``excluded`` by
+    an exclude file, ``unmatched`` manifest ids the scan did not show (looked up one by one).
+    """
+
+    organization: str
+    base_url: str
+    policies: Mapping[str, object]
+    scanned: int
+    cancel: int
+    skipped_expired: int
+    excluded: int
+    unmatched: int
+
 
 class _NoObserver:
     def scan_progress(self, seen: int, total: int) -> None:
@@ -82,6 +106,9 @@ class _NoObserver:
         pass
 
     def waiting(self, reason: str | None) -> None:
+        pass
+
+    def plan_ready(self, context: PlanContext) -> None:
         pass
 
 
@@ -425,6 +452,20 @@ class _Run:
             excluded=len(plan.excluded),
             unmatched=len(plan.unmatched_ids),
         )
+        plan_ready = getattr(self.observer, "plan_ready", None)
+        if plan_ready is not None:
+            plan_ready(
+                PlanContext(
+                    organization=self.settings.org_name,
+                    base_url=self.settings.base_url,
+                    policies=self.policies.describe(),
+                    scanned=len(links),
+                    cancel=len(fresh),
+                    skipped_expired=len(plan.skipped_expired),
+                    excluded=len(plan.excluded),
+                    unmatched=len(plan.unmatched_ids),
+                )
+            )
         return fresh
 
     def _make_plan(
