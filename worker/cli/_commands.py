@@ -19,7 +19,7 @@ from worker.__about__ import __version__
 from worker.cli import run as runner
 from worker.cli.demo import DEMO_LINKS, run_demo
 from worker.cli.exit_codes import ExitCode, exit_code_for_error, exit_code_for_report
-from worker.cli.plan_view import DEFAULT_SHOW
+from worker.cli.plan_view import DEFAULT_SHOW, policies_in_words
 from worker.cli.progress import make_console
 from worker.errors import ConfigError, SweeperError
 from worker.ops.lock import AlreadyRunning
@@ -152,6 +152,7 @@ def run_command(
             renderer=settings.logging.format,
             level=runner.log_level(settings, quiet=quiet, verbose=verbose, flag=log_level),
             secrets=runner.api_keys(settings),
+            console_words={"policies": policies_in_words},
         )
         runner.check_attendance(settings, yes=yes, interactive=runner.interactive())
         orgs = runner.plan_organizations(settings)

@@ -69,8 +69,10 @@ def policy_words(reason: str, described: Mapping[str, object]) -> str:
     return reason
 
 
-def policies_in_words(described: Mapping[str, object]) -> str:
+def policies_in_words(described: object) -> str:
     """The run's policies, scope and exclusions as one line of words, not a dict."""
+    if not isinstance(described, Mapping):
+        return str(described)
     phrases = [
         policy_words(name, described) for name in described if name not in ("scope", "exclude")
     ]
