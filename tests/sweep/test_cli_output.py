@@ -147,3 +147,17 @@ def test_output_json_prints_the_summary_on_stdout(
     assert ("aborted" in document) is (exit_code != 0)
     # stderr keeps the logs, as JSON lines off a terminal.
     assert "run.finished" in {event["event"] for event in _events(result)}
+
+
+def test_run_help_gives_three_examples() -> None:
+    result = CliRunner().invoke(cli, ["run", "--help"])
+
+    assert result.exit_code == 0
+    _, _, examples = result.output.partition("Examples:")
+    commands = [line for line in examples.splitlines() if line.strip().startswith("harmony-")]
+    assert len(commands) == 3
+    assert "--dry-run --report plan.json" in commands[0]
+    assert "--manifest plan.json --yes" in commands[1]
+    assert "--yes" in commands[2]
+    for flag in ("--quiet", "--verbose", "--log-level", "--show", "--output"):
+        assert flag in result.output

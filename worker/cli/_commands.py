@@ -42,6 +42,17 @@ _EXIT_HELP = (
     "the worst of theirs."
 )
 
+_EXAMPLES_HELP = (
+    "\b\nExamples:\n"
+    "  # Review what a sweep would cancel, and keep the plan (nothing is cancelled):\n"
+    "  harmony-sweeper run --expiring-within 2h --duplicates --dry-run --report plan.json\n"
+    "  # Apply exactly that reviewed plan (links it lists, still PENDING and unexpired):\n"
+    "  harmony-sweeper run --manifest plan.json --yes --report applied.json\n"
+    "  # Unattended (cron, CronJob): JSON logs on stderr, the summary as JSON on stdout:\n"
+    "  harmony-sweeper run --config /etc/sweeper.toml --yes --lock-file /run/sweeper.lock \\\n"
+    "      --audit-log /var/log/sweeper-audit.jsonl --report /var/lib/sweeper/last.json -o json"
+)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="harmony-sweeper")
@@ -52,7 +63,7 @@ def cli() -> None:
 cli.add_command(sandbox_command, "sandbox")
 
 
-@cli.command("run", epilog=f"{_ENV_HELP}\n\n{_EXIT_HELP}")
+@cli.command("run", epilog=f"{_EXAMPLES_HELP}\n\n{_ENV_HELP}\n\n{_EXIT_HELP}")
 @click.option(
     "--config",
     "config_file",

@@ -140,6 +140,7 @@ def plan_view(
             Text("Dry run: no cancel was sent.", style="bold"),
             Text(apply_command(context.base_url, report)),
         ]
+    parts.append(Text(""))
     return Group(*parts)
 
 

@@ -228,7 +228,7 @@ def plan_table(items: Sequence[ReportItem], *, limit: int = 50, width: int = 200
             _shown(item.external_id or ""),
             _shown(f"{amount} {item.currency or ''}".strip()),
             "" if item.expires_at is None else f"{item.expires_at:%Y-%m-%d %H:%M}",
-            _shown(", ".join(str(reason) for reason in item.reasons)),
+            Text("\n").join(_shown(str(reason)) for reason in item.reasons),
             _outcome_cell(item.outcome),
         )
     if len(items) > limit:
@@ -242,6 +242,7 @@ def summary_table(report: Report) -> Table:
     """The summary's counts, with the run id, mode and why it stopped early if it did."""
     table = Table(title=f"Summary ({report.mode})", title_justify="left")
     table.caption = f"run {report.run_id}"
+    table.min_width = len(table.caption) + 2  # the id on one line, whole, to copy
     table.add_column("")
     table.add_column("links", justify="right")
     counts = report.summary.to_json_dict()
