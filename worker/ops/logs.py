@@ -29,7 +29,8 @@ catalogue, with the fields each event carries (``run_id`` is bound to every even
     retry.scheduled        attempt, wait, error, status
     retry.quota_exhausted  available, retries, pause (the run pauses; pace.paused follows)
     pace.rate_changed      rate (new, per second), previous, cause
-    pace.paused            seconds, cause (429 Retry-After, RateLimit headers, retry_quota)
+    pace.paused            seconds, cause (429 Retry-After, RateLimit headers, retry_quota):
+                           info for ``quota_used`` (ordinary pacing), a warning otherwise
     run.failure_threshold  finished, failed, ratio
     run.signal             signal, action: SIGTERM/SIGINT received (draining, or ignored)
     run.draining           grace_period: a signal came; no new cancels, in-flight ones finish
