@@ -108,8 +108,13 @@ def plan_view(
     dry_run: bool,
     report: Path | None = None,
     width: int = 200,
+    apply_hint: bool = True,
 ) -> RenderableType:
-    """The whole plan view of one organization, for ``console.print``."""
+    """The whole plan view of one organization, for ``console.print``.
+
+    ``apply_hint=False`` leaves out the command that applies the plan: a combined report of
+    several organizations is no manifest.
+    """
     cancel = [item for item in items if item.outcome in _WILL_CANCEL]
     parts: list[RenderableType] = [
         Text.assemble(
@@ -135,11 +140,9 @@ def plan_view(
             )
         parts += [Text(""), table]
     if dry_run:
-        parts += [
-            Text(""),
-            Text("Dry run: no cancel was sent.", style="bold"),
-            Text(apply_command(context.base_url, report)),
-        ]
+        parts += [Text(""), Text("Dry run: no cancel was sent.", style="bold")]
+        if apply_hint:
+            parts.append(Text(apply_command(context.base_url, report)))
     parts.append(Text(""))
     return Group(*parts)
 

@@ -165,14 +165,14 @@ def execute(
         for entry in reports:
             context = contexts.get(entry.name)
             if entry.report.mode == "dry-run" and context is not None:
-                report = None if settings.orgs else settings.report
                 view = plan_view(
                     entry.report.items,
                     context,
                     show=show,
                     dry_run=True,
-                    report=report,
+                    report=settings.report,
                     width=console.width,
+                    apply_hint=not settings.orgs,
                 )
                 console.print(view)
             console.print(summary_table(entry.report))
