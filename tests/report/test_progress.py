@@ -57,6 +57,7 @@ def test_the_bars_show_done_of_total_and_counts_by_outcome() -> None:
     assert "7/7" in text  # totals add up across passes
     assert "cancelled 4 · conflict 1 · not_found 1 · failed 1" in text
     assert "/s" in text  # the rate column
+    assert "eta" in text  # the time remaining
 
 
 @pytest.mark.parametrize(

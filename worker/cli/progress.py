@@ -92,6 +92,7 @@ class SweepProgress:
                 MofNCompleteColumn(),
                 _RateColumn(),
                 TimeElapsedColumn(),
+                TextColumn("eta", style="progress.remaining"),
                 TimeRemainingColumn(),
                 TextColumn("{task.fields[counts]}", markup=False),
                 console=self._console,
