@@ -153,6 +153,7 @@ PUBLIC_NAMES: dict[str, list[str]] = {
     "worker.sweep": [
         "Confirm",
         "OrgSweep",
+        "PlanContext",
         "PolicySet",
         "ScanIncomplete",
         "ScannedIds",

@@ -57,6 +57,7 @@ def test_the_bars_show_done_of_total_and_counts_by_outcome() -> None:
     assert "7/7" in text  # totals add up across passes
     assert "cancelled 4 · conflict 1 · not_found 1 · failed 1" in text
     assert "/s" in text  # the rate column
+    assert "eta" in text  # the time remaining
 
 
 @pytest.mark.parametrize(
@@ -99,7 +100,7 @@ def test_the_plan_table_lists_items_up_to_the_limit() -> None:
     assert uid(6) not in text
     assert "2 more not shown" in text
     assert "order-5" in text
-    assert "would_cancel" in text
+    assert "will cancel" in text  # a plan row reads as what will happen
 
 
 def test_the_plan_table_shows_untrusted_text_as_it_is() -> None:

@@ -287,3 +287,34 @@ def test_the_limiter_runs_below_the_rate_by_the_headroom() -> None:
 def test_bad_settings_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="must be"):
         Pace(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("act", "cause", "level"),
+    [
+        (
+            lambda pace: pace.observe(status=429, headers={"Retry-After": "0.5"}, latency=0.1),
+            "429",
+            "warning",
+        ),
+        (lambda pace: pace.hold(0.5, cause="retry_quota"), "retry_quota", "warning"),
+        (
+            lambda pace: pace.observe(
+                status=200,
+                headers={"RateLimit-Limit": "10", "RateLimit-Remaining": "0"},
+                latency=0.1,
+            ),
+            "quota_used",
+            "info",
+        ),
+    ],
+    ids=["429", "retry-quota", "ratelimit-slot"],
+)
+def test_waiting_for_a_slot_is_pacing_not_a_warning(
+    act: Callable[[Pace], None], cause: str, level: str
+) -> None:
+    pace = Pace(rate=10, clock=FakeClock())
+    with capture_logs() as logs:
+        act(pace)
+    [paused] = [log for log in logs if log["event"] == "pace.paused"]
+    assert (paused["cause"], paused["log_level"]) == (cause, level)

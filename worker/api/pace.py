@@ -15,6 +15,7 @@ has finished, whatever its end (an answer, a reset, a timeout).
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -255,7 +256,10 @@ class Pace:
             return  # one deadline for everybody, and it never moves earlier
         if self._pause_until <= now:
             self._pauses += 1
-            _log.warning("pace.paused", seconds=until - now, cause=cause)
+            # Waiting for a slot the RateLimit headers announce is the pace working, not a
+            # problem: info. A 429 or a dry retry quota is a person's business: warning.
+            level = logging.INFO if cause == "quota_used" else logging.WARNING
+            _log.log(level, "pace.paused", seconds=round(until - now, 3), cause=cause)
         self._paused_seconds += until - max(self._pause_until, now)
         self._pause_until = until
 

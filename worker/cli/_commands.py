@@ -20,6 +20,7 @@ from worker.__about__ import __version__
 from worker.cli import run as runner
 from worker.cli.demo import DEMO_LINKS, run_demo
 from worker.cli.exit_codes import ExitCode, exit_code_for_error, exit_code_for_report
+from worker.cli.plan_view import DEFAULT_SHOW, policies_in_words
 from worker.cli.probe_render import print_probe_table, probe_json_text
 from worker.cli.progress import make_console
 from worker.errors import AlreadyRunning, ConfigError, SweeperError
@@ -42,6 +43,17 @@ _EXIT_HELP = (
     "names; 8 (probe only) the API behaves in a way the sweep must work around; "
     "130/143 interrupted (SIGINT/SIGTERM), report written. Several organizations: "
     "the worst of theirs."
+)
+
+_EXAMPLES_HELP = (
+    "\b\nExamples:\n"
+    "  # Review what a sweep would cancel, and keep the plan (nothing is cancelled):\n"
+    "  harmony-sweeper run --expiring-within 2h --duplicates --dry-run --report plan.json\n"
+    "  # Apply exactly that reviewed plan (links it lists, still PENDING and unexpired):\n"
+    "  harmony-sweeper run --manifest plan.json --yes --report applied.json\n"
+    "  # Unattended (cron, CronJob): JSON logs on stderr, the summary as JSON on stdout:\n"
+    "  harmony-sweeper run --config /etc/sweeper.toml --yes --lock-file /run/sweeper.lock \\\n"
+    "      --audit-log /var/log/sweeper-audit.jsonl --report /var/lib/sweeper/last.json -o json"
 )
 
 
@@ -74,7 +86,7 @@ def cli() -> None:
 cli.add_command(sandbox_command, "sandbox")
 
 
-@cli.command("run", epilog=f"{_ENV_HELP}\n\n{_EXIT_HELP}")
+@cli.command("run", epilog=f"{_EXAMPLES_HELP}\n\n{_ENV_HELP}\n\n{_EXIT_HELP}")
 @click.option(
     "--config",
     "config_file",
@@ -129,19 +141,56 @@ cli.add_command(sandbox_command, "sandbox")
     help="Sweep only the organizations of this shard (default: JOB_COMPLETION_INDEX/"
     "SWEEPER_SHARD_COUNT).",
 )
-def run_command(config_file: Path | None, yes: bool, **flags: Any) -> None:
+@click.option("-q", "--quiet", is_flag=True, default=False, help="Log errors only.")
+@click.option(
+    "-v", "--verbose", is_flag=True, default=False, help="Log every event, debug included."
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    help="Log at this level (default: warning at a terminal, info off one; [logging] level).",
+)
+@click.option(
+    "--show",
+    type=click.IntRange(min=0),
+    default=DEFAULT_SHOW,
+    show_default=True,
+    metavar="N",
+    help="Links the plan lists at a terminal (the report lists every link).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["text", "json"], case_sensitive=False),
+    default="text",
+    show_default=True,
+    help="json: print the run's summary (the report without its items) as JSON on stdout.",
+)
+def run_command(
+    *,
+    config_file: Path | None,
+    yes: bool,
+    quiet: bool,
+    verbose: bool,
+    log_level: str | None,
+    show: int,
+    output: runner.Output,
+    **flags: Any,
+) -> None:
     """Scan PENDING links, plan by policy, cancel under the rate limit, report."""
     given = {name: value for name, value in flags.items() if value is not None}
     console = make_console(sys.stderr)
     settings = load_settings(config_file=config_file, **given)
     configure_logging(
         renderer=settings.logging.format,
-        level=settings.logging.level,
+        level=runner.log_level(settings, quiet=quiet, verbose=verbose, flag=log_level),
         secrets=runner.api_keys(settings),
+        console_words={"policies": policies_in_words},
     )
     runner.check_attendance(settings, yes=yes, interactive=runner.interactive())
     orgs = runner.plan_organizations(settings)
-    sys.exit(runner.execute(settings, orgs, yes=yes, console=console))
+    code = runner.execute(settings, orgs, yes=yes, console=console, show=show, output=output)
+    sys.exit(code)
 
 
 _PROBE_EXIT_HELP = (

@@ -10,6 +10,7 @@ import contextlib
 import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from types import TracebackType
 from typing import TextIO
 
@@ -25,12 +26,13 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.table import Table
 from rich.text import Text
 
 from worker.outcomes import Outcome
-from worker.report import SUMMARY_KEYS, Report, ReportItem, decimal_text
+from worker.report import SUMMARY_KEYS, Report, ReportItem
 
 # Outcomes that need an operator's eye are drawn in colour.
 _OUTCOME_STYLES = {
@@ -90,6 +92,8 @@ class SweepProgress:
                 MofNCompleteColumn(),
                 _RateColumn(),
                 TimeElapsedColumn(),
+                TextColumn("eta", style="progress.remaining"),
+                TimeRemainingColumn(),
                 TextColumn("{task.fields[counts]}", markup=False),
                 console=self._console,
                 transient=True,
@@ -187,7 +191,18 @@ def _shown(text: str) -> Text:
     return Text(visible)
 
 
+# A plan lists links before they are sent: "not_attempted" there only means "not yet".
+_PLANNED = frozenset({Outcome.NOT_ATTEMPTED, Outcome.WOULD_CANCEL})
+
+
+def money(amount: Decimal | str) -> str:
+    """An amount as finance writes it: thousands separated, two decimals (``1,234,567.00``)."""
+    return f"{Decimal(amount):,.2f}"
+
+
 def _outcome_cell(outcome: Outcome) -> Text:
+    if outcome in _PLANNED:
+        return Text("will cancel")
     return Text(outcome.value, style=_OUTCOME_STYLES.get(outcome, ""))
 
 
@@ -208,17 +223,19 @@ def plan_table(items: Sequence[ReportItem], *, limit: int = 50, width: int = 200
     table.add_column("reasons", overflow="fold")
     table.add_column("outcome", no_wrap=True)
     for item in items[:limit]:
-        amount = "" if item.amount is None else decimal_text(item.amount)
+        amount = "" if item.amount is None else money(item.amount)
         table.add_row(
             _shown(item.id[:8] if compact else item.id),
             _shown(item.external_id or ""),
             _shown(f"{amount} {item.currency or ''}".strip()),
-            "" if item.expires_at is None else f"{item.expires_at:%m-%d %H:%M}",
-            _shown(", ".join(str(reason) for reason in item.reasons)),
+            "" if item.expires_at is None else f"{item.expires_at:%Y-%m-%d %H:%M}",
+            Text("\n").join(_shown(str(reason)) for reason in item.reasons),
             _outcome_cell(item.outcome),
         )
     if len(items) > limit:
-        table.caption = f"{len(items) - limit} more not shown; --report FILE lists every link"
+        table.caption = (
+            f"{len(items) - limit} more not shown: --show N lists more, --report FILE every link"
+        )
     return table
 
 
@@ -226,6 +243,7 @@ def summary_table(report: Report) -> Table:
     """The summary's counts, with the run id, mode and why it stopped early if it did."""
     table = Table(title=f"Summary ({report.mode})", title_justify="left")
     table.caption = f"run {report.run_id}"
+    table.min_width = len(table.caption) + 2  # the id on one line, whole, to copy
     table.add_column("")
     table.add_column("links", justify="right")
     counts = report.summary.to_json_dict()

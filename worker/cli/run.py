@@ -7,17 +7,21 @@ metrics, and name the exit code. The CLI parses and maps errors to exit codes; t
 
 from __future__ import annotations
 
+import functools
+import json
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TextIO
+from typing import Any, Literal, TextIO
 
 import anyio
+import click
 import structlog
 from rich.console import Console
 
 from worker.cli.exit_codes import ExitCode, exit_code_for_report, exit_code_for_signal, worst
+from worker.cli.plan_view import DEFAULT_SHOW, plan_view
 from worker.cli.progress import SweepProgress, summary_table
 from worker.cli.terminal import TerminalConfirm, TerminalObserver
 from worker.errors import ConfigError
@@ -36,10 +40,15 @@ from worker.report import (
     write_fallback,
 )
 from worker.settings import Settings
+from worker.sweep import PlanContext
 from worker.sweep.organizations import OrgSweep, sweep_organizations
 from worker.sweep.policies import policies_from_settings
 
 log = structlog.get_logger("worker.cli.run")
+
+Output = Literal["text", "json"]
+"""What ``--output`` prints on stdout: nothing (text: the human view is on stderr), or
+the run's summary as one JSON document."""
 
 
 def plan_organizations(settings: Settings) -> tuple[OrgSweep, ...]:
@@ -75,8 +84,37 @@ def check_attendance(settings: Settings, *, yes: bool, interactive: bool) -> Non
         )
 
 
+def log_level(settings: Settings, *, quiet: bool, verbose: bool, flag: str | None) -> str:
+    """The level to log at: a flag's, else ``[logging] level`` when set, else by audience.
+
+    At a terminal (console rendering) the default is ``warning``: a person watches the
+    progress bar, and each cancel is in the audit log and the report. Off a terminal (JSON
+    lines for cron and log collectors) it stays ``info``, every event as before.
+    """
+    given = [name for name, on in (("-q", quiet), ("-v", verbose), ("--log-level", flag)) if on]
+    if len(given) > 1:
+        raise ConfigError(f"{' and '.join(given)} contradict each other: give one")
+    if quiet:
+        return "error"
+    if verbose:
+        return "debug"
+    if flag is not None:
+        return flag
+    if "level" in settings.logging.model_fields_set:
+        return settings.logging.level
+    renderer = settings.logging.format
+    console = renderer == "console" or (renderer == "auto" and sys.stderr.isatty())
+    return "warning" if console else settings.logging.level
+
+
 def execute(
-    settings: Settings, orgs: Sequence[OrgSweep], *, yes: bool, console: Console
+    settings: Settings,
+    orgs: Sequence[OrgSweep],
+    *,
+    yes: bool,
+    console: Console,
+    show: int = DEFAULT_SHOW,
+    output: Output = "text",
 ) -> ExitCode:
     """Run the sweep of ``orgs`` as the CLI does; returns the process's exit code.
 
@@ -87,7 +125,10 @@ def execute(
     check_local_paths(settings)
     if not orgs:
         log.warning("run.no_organizations", shard=str(settings.shard))
+        if output == "json":
+            _print_json(summary_document(settings, (), ExitCode.OK))
         return ExitCode.OK
+    contexts: dict[str, PlanContext] = {}
     with ExitStack() as stack:
         if settings.lock_file is not None:
             stack.enter_context(exclusive_lock(settings.lock_file))
@@ -96,7 +137,9 @@ def execute(
             if settings.audit_log is not None
             else None
         )
-        reports, signal_number = anyio.run(_sweep, orgs, yes, console, audit)
+        reports, signal_number = anyio.run(
+            functools.partial(_sweep, orgs, yes, console, audit, show=show, contexts=contexts)
+        )
         # Under the lock: the next run must not start before this report is in place.
         where_asked = _write_report(settings, reports)
     codes = [exit_code_for_report(entry.report, signal_number=signal_number) for entry in reports]
@@ -120,8 +163,56 @@ def execute(
             )
     if console.is_terminal:
         for entry in reports:
+            context = contexts.get(entry.name)
+            if entry.report.mode == "dry-run" and context is not None:
+                view = plan_view(
+                    entry.report.items,
+                    context,
+                    show=show,
+                    dry_run=True,
+                    report=settings.report,
+                    width=console.width,
+                    apply_hint=not settings.orgs,
+                )
+                console.print(view)
             console.print(summary_table(entry.report))
-    return worst(codes)
+    code = worst(codes)
+    if output == "json":
+        _print_json(summary_document(settings, reports, code))
+    return code
+
+
+def summary_document(
+    settings: Settings, reports: Sequence[OrgReport], exit_code: ExitCode
+) -> dict[str, Any]:
+    """What ``--output json`` prints: the JSON report without its items, and the exit code.
+
+    One organization: the report's own keys (run_id, mode, times, aborted, policies,
+    summary, stats) and its ``organization`` and ``base_url``. Several: the combined
+    report's shape, each organization without items. Both add ``exit_code`` and ``report``
+    (the path asked for, or null).
+    """
+    document: dict[str, Any]
+    if settings.orgs or len(reports) != 1:
+        document = organizations_json(reports)
+        for entry in document["organizations"]:
+            entry.pop("items", None)
+    else:
+        (entry,) = reports
+        document = {
+            "organization": entry.name,
+            "base_url": settings.base_url,
+            **entry.report.to_json_dict(),
+        }
+        document.pop("items", None)
+    document["exit_code"] = int(exit_code)
+    document["report"] = None if settings.report is None else str(settings.report)
+    return document
+
+
+def _print_json(document: dict[str, Any]) -> None:
+    # stdout is for machines: one document, nothing else, whatever stderr shows.
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
 def _write_report(settings: Settings, reports: Sequence[OrgReport]) -> bool:
@@ -171,22 +262,33 @@ def _reason(exc: OSError) -> str:
 
 
 async def _sweep(
-    orgs: Sequence[OrgSweep], yes: bool, console: Console, audit: AuditLog | None
+    orgs: Sequence[OrgSweep],
+    yes: bool,
+    console: Console,
+    audit: AuditLog | None,
+    *,
+    show: int,
+    contexts: dict[str, PlanContext],
 ) -> tuple[tuple[OrgReport, ...], int | None]:
+    """Sweep ``orgs``; ``contexts`` is filled with each organization's plan context."""
     dry_run = all(org.settings.dry_run for org in orgs)
     with SweepProgress(console=console, enabled=console.is_terminal) as progress:
+        observer = TerminalObserver(progress)
 
         async def main(stop: anyio.Event) -> tuple[OrgReport, ...]:
-            confirm = None if dry_run or yes else TerminalConfirm(console, progress, stop)
+            confirm = (
+                None
+                if dry_run or yes
+                else TerminalConfirm(console, progress, stop, observer=observer, show=show)
+            )
             return await sweep_organizations(
-                orgs,
-                stop=stop,
-                confirm=confirm,
-                observer=TerminalObserver(progress),
-                audit=audit,
+                orgs, stop=stop, confirm=confirm, observer=observer, audit=audit
             )
 
-        return await run_until_signalled(main)
+        try:
+            return await run_until_signalled(main)
+        finally:
+            contexts.update(observer.contexts)
 
 
 def interactive() -> bool:

@@ -29,7 +29,8 @@ catalogue, with the fields each event carries (``run_id`` is bound to every even
     retry.scheduled        attempt, wait, error, status
     retry.quota_exhausted  available, retries, pause (the run pauses; pace.paused follows)
     pace.rate_changed      rate (new, per second), previous, cause
-    pace.paused            seconds, cause (429 Retry-After, RateLimit headers, retry_quota)
+    pace.paused            seconds, cause (429 Retry-After, RateLimit headers, retry_quota):
+                           info for ``quota_used`` (ordinary pacing), a warning otherwise
     run.failure_threshold  finished, failed, ratio
     run.signal             signal, action: SIGTERM/SIGINT received (draining, or ignored)
     run.draining           grace_period: a signal came; no new cancels, in-flight ones finish
@@ -83,12 +84,15 @@ def configure_logging(
     level: str = "info",
     secrets: Sequence[str] = (),
     stream: TextIO | None = None,
+    console_words: Mapping[str, Callable[[Any], object]] | None = None,
 ) -> None:
     """Send log events to ``stream`` (the current ``sys.stderr`` when ``None``).
 
     ``auto`` renders for a console when the stream is a TTY and as JSON lines otherwise.
     Every occurrence of a ``secrets`` value is replaced with ``***`` before anything is
     written, wherever it hides (nested values, exception text, an f-string in the event).
+    ``console_words`` maps a field to how a person reads it (``policies`` as words rather
+    than a dict); it applies to console lines only, JSON keeps the data.
     """
     level_number = _level_number(level)
     target = stream if stream is not None else cast(TextIO, _CurrentStderr())
@@ -107,6 +111,7 @@ def configure_logging(
     final: list[Processor]
     if console:
         final = [
+            _Worded(console_words or {}),
             structlog.processors.format_exc_info,
             redactor,
             _RedactedOutput(structlog.dev.ConsoleRenderer(colors=_colors(target)), redactor),
@@ -171,6 +176,19 @@ def _colors(stream: TextIO) -> bool:
     if os.environ.get("FORCE_COLOR", ""):
         return True
     return _isatty(stream)
+
+
+class _Worded:
+    """Rewrites the fields it knows as words, for a console line."""
+
+    def __init__(self, words: Mapping[str, Callable[[Any], object]]) -> None:
+        self._words = words
+
+    def __call__(self, logger: WrappedLogger, name: str, event_dict: EventDict) -> EventDict:
+        for key, word in self._words.items():
+            if key in event_dict:
+                event_dict[key] = word(event_dict[key])
+        return event_dict
 
 
 class _CurrentStderr:

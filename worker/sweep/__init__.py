@@ -7,7 +7,7 @@ sweeps side by side.
 
 from __future__ import annotations
 
-from worker.sweep._observer import SweepObserver
+from worker.sweep._observer import PlanContext, SweepObserver
 from worker.sweep._run import sweep
 from worker.sweep.guard import Confirm
 from worker.sweep.organizations import OrgSweep, sweep_organizations
@@ -18,6 +18,7 @@ from worker.sweep.scanned import ScannedIds
 __all__ = [
     "Confirm",
     "OrgSweep",
+    "PlanContext",
     "PolicySet",
     "ScanIncomplete",
     "ScannedIds",

@@ -146,6 +146,7 @@ class _Run:
             ledger=self.ledger,
             gatherer=self.gatherer,
             clock=clock,
+            observer=observer,
         )
         self.guard = Guard(
             settings=settings, ledger=self.ledger, observer=observer, confirm=confirm

@@ -22,6 +22,7 @@ from worker.report import item_for
 from worker.settings import Settings
 from worker.settings.durations import format_duration
 from worker.sweep._ledger import Ledger
+from worker.sweep._observer import PlanContext, SweepObserver
 from worker.sweep.gather import Gatherer
 from worker.sweep.policies import PolicySet
 
@@ -37,6 +38,7 @@ class Planner:
     ledger: Ledger
     gatherer: Gatherer
     clock: Callable[[], datetime]
+    observer: SweepObserver
 
     async def plan(
         self, client: HarmonyClient, *, first_pass: bool, last_pass: bool
@@ -63,6 +65,20 @@ class Planner:
             excluded=len(plan.excluded),
             unmatched=len(plan.unmatched_ids),
         )
+        plan_ready = getattr(self.observer, "plan_ready", None)
+        if plan_ready is not None:
+            plan_ready(
+                PlanContext(
+                    organization=self.settings.org_name,
+                    base_url=self.settings.base_url,
+                    policies=self.policies.describe(),
+                    scanned=len(links),
+                    cancel=len(fresh),
+                    skipped_expired=len(plan.skipped_expired),
+                    excluded=len(plan.excluded),
+                    unmatched=len(plan.unmatched_ids),
+                )
+            )
         return fresh
 
     def account_not_attempted(self, fresh: Sequence[Decision]) -> None:
