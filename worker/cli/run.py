@@ -28,6 +28,7 @@ from worker.ops.preflight import check_local_paths
 from worker.ops.signals import run_until_signalled
 from worker.report import (
     OrgReport,
+    Report,
     fallback_directories,
     organizations_json,
     organizations_renderer,
@@ -53,7 +54,7 @@ def plan_organizations(settings: Settings) -> tuple[OrgSweep, ...]:
         policies = policies_from_settings(org.settings)
         # The runner writes the report (one document for several organizations), so that
         # a report that cannot be written where asked goes to a fallback it can name.
-        org_settings = org.settings.model_copy(update={"report": None})
+        org_settings = org.settings.model_copy(update={"report": ()})
         planned.append(OrgSweep(org.name, org_settings, policies))
     shard = settings.shard
     return tuple(org for org in planned if shard is None or shard.owns(org.name))
@@ -97,9 +98,17 @@ def execute(
             else None
         )
         reports, signal_number = anyio.run(_sweep, orgs, yes, console, audit)
-        # Under the lock: the next run must not start before this report is in place.
-        where_asked = _write_report(settings, reports)
-    codes = [exit_code_for_report(entry.report, signal_number=signal_number) for entry in reports]
+        codes = [
+            exit_code_for_report(entry.report, signal_number=signal_number) for entry in reports
+        ]
+        # Each report says how its organization's run ended: the code is known by now.
+        reports = tuple(
+            OrgReport(entry.name, entry.report.with_exit_code(code))
+            for entry, code in zip(reports, codes, strict=True)
+        )
+        # Under the lock: the next run must not start before these reports are in place.
+        delivered = _write_reports(settings, reports)
+    where_asked = all(asked == str(written) for asked, written in delivered)
     if signal_number is not None and len(reports) < len(orgs):
         # Organizations a signal kept from starting count as interrupted too.
         codes.append(exit_code_for_signal(signal_number))
@@ -121,22 +130,49 @@ def execute(
     if console.is_terminal:
         for entry in reports:
             console.print(summary_table(entry.report))
+        for asked, written in delivered:
+            # Plain text: a person at a terminal should not have to read a log event for it.
+            where = "" if asked == written else f" (could not be written there: went to {written})"
+            console.print(f"Report: {asked}{where}", markup=False, highlight=False)
     return worst(codes)
 
 
-def _write_report(settings: Settings, reports: Sequence[OrgReport]) -> bool:
-    """Write the run's report; False when it had to go to a fallback (logged where)."""
-    path = settings.report
-    if path is None or not (settings.orgs or reports):
-        return True
+def _write_reports(settings: Settings, reports: Sequence[OrgReport]) -> list[tuple[str, str]]:
+    """Write each report the settings ask for; ``(asked, written to)`` for each, in order.
+
+    Every format renders the same reports, so all the files describe one plan. A report that
+    cannot go where asked goes to a fallback and says exit 7 there, as the process will.
+    """
+    if not settings.report or not (settings.orgs or reports):
+        return []
+    fallen = tuple(
+        OrgReport(entry.name, entry.report.with_exit_code(_fallback_code(entry.report)))
+        for entry in reports
+    )
+    delivered = []
+    for path in settings.report:
+        render, _ = _renderer(settings, reports, path)
+        fallback_render, fallback_document = _renderer(settings, fallen, path)
+        written = _deliver(path, render, fallback_document, fallback_render=fallback_render)
+        delivered.append((str(path), written))
+    log.info("report.written", paths=[written for _, written in delivered])
+    return delivered
+
+
+def _fallback_code(report: Report) -> ExitCode:
+    """The code a run whose report went to a fallback exits with (``worst`` ranks 7)."""
+    return worst((ExitCode(report.exit_code or ExitCode.OK), ExitCode.REPORT_FALLBACK))
+
+
+def _renderer(
+    settings: Settings, reports: Sequence[OrgReport], path: Path
+) -> tuple[Callable[[TextIO], None], Callable[[], object]]:
+    """What writes ``reports`` in the format ``path`` names, and their JSON document."""
     if settings.orgs:
-        render = organizations_renderer(reports, path)
         document = lambda: organizations_json(reports)  # noqa: E731 (built only if needed)
-    else:
-        (entry,) = reports
-        render = report_renderer(entry.report, path)
-        document = entry.report.to_json_dict
-    return deliver_report(path, render, document)
+        return organizations_renderer(reports, path), document
+    (entry,) = reports
+    return report_renderer(entry.report, path), entry.report.to_json_dict
 
 
 def deliver_report(
@@ -147,23 +183,39 @@ def deliver_report(
     The cancels it records cannot be undone, so the outcome must survive a full disk: after
     the files, the last resort is the JSON document itself, as one log line on stderr.
     ``report.fallback`` is logged at critical, the top level: no ``[logging] level`` hides it.
+    Returns whether the report went where asked.
+    """
+    return _deliver(path, render, document) == str(path)
+
+
+def _deliver(
+    path: Path,
+    render: Callable[[TextIO], None],
+    document: Callable[[], object],
+    *,
+    fallback_render: Callable[[TextIO], None] | None = None,
+) -> str:
+    """``deliver_report``, returning where the report went: ``path``, a fallback, "stderr".
+
+    ``fallback_render`` (default ``render``) writes the fallback copies: the report that
+    says exit 7.
     """
     try:
         write_atomically(path, render)
     except OSError as exc:
         log.error("report.write_failed", path=str(path), error=_reason(exc))
     else:
-        return True
+        return str(path)
     for directory in fallback_directories(path):
         try:
-            written = write_fallback(path, directory, render)
+            written = write_fallback(path, directory, fallback_render or render)
         except OSError as exc:
             log.error("report.write_failed", path=str(directory), error=_reason(exc))
             continue
         log.critical("report.fallback", path=str(path), written_to=str(written))
-        return False
+        return str(written)
     log.critical("report.fallback", path=str(path), written_to="stderr", report=document())
-    return False
+    return "stderr"
 
 
 def _reason(exc: OSError) -> str:

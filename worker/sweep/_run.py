@@ -8,6 +8,7 @@ planned link is still accounted for in the report.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import ExitStack
@@ -21,6 +22,7 @@ from jobs.links import Link, Status
 from jobs.plan import Decision, Plan, make_plan
 from jobs.policy import Policy
 from jobs.reasons import Reason
+from worker.__about__ import __version__
 from worker.api.client import HarmonyClient
 from worker.api.pace import Pace
 from worker.api.records import utc_now
@@ -99,7 +101,7 @@ async def sweep(
 
     ``stop`` set from outside (a signal handler) stops launching cancels, lets in-flight
     ones finish within ``settings.grace_period``, and ends the run with ``aborted`` =
-    ``interrupted``. The report is also written to ``settings.report`` when set. Each
+    ``interrupted``. The report is also written to each of ``settings.report``. Each
     cancellation is an audit event in the logs and, when ``audit`` is given or
     ``settings.audit_log`` is set, a line of that file.
     """
@@ -121,8 +123,8 @@ async def sweep(
             clock=clock,
         )
         report = await run.execute()
-    if settings.report is not None:
-        write_report(report, settings.report)
+    for path in settings.report:
+        write_report(report, path)
     return report
 
 
@@ -148,6 +150,8 @@ class _Run:
         self.run_id = str(uuid.uuid4())
         self.mode: Literal["dry-run", "execute"] = "dry-run" if settings.dry_run else "execute"
         self.items: dict[str, ReportItem] = {}
+        # A duplicate's id -> the id of the link kept for its externalId, for the report.
+        self.kept: dict[str, str] = {}
         # Ids whose item is ``failed`` for a transient reason: a later pass may try them again.
         self.retriable: set[str] = set()
         self.scanned = ScannedIds()
@@ -201,7 +205,11 @@ class _Run:
                 self.scan_stats = exc.stats or self.scan_stats
         finally:
             structlog.contextvars.unbind_contextvars("run_id")
-        items = tuple(self.items.values())
+        kept = self.kept
+        items = tuple(
+            dataclasses.replace(item, kept_link=kept[item.id]) if item.id in kept else item
+            for item in self.items.values()
+        )
         finished = self.clock()
         stats = RunStats(
             requests_by_class=dict(client.requests_by_class),
@@ -221,6 +229,11 @@ class _Run:
             aborted=aborted,
             stats=stats,
             abort_detail=abort_detail,
+            environment=self.settings.api_environment(),
+            base_url=self.settings.base_url,
+            organization=self.settings.org_name,
+            initiator=self.settings.initiator,
+            version=__version__,
         )
         log.info(
             "run.finished",
@@ -410,6 +423,11 @@ class _Run:
         # A scan deduplicated by id; links looked up one by one are planned as any input.
         plan = self._make_plan(links, self.policies.policies, unique_ids=self.policies.needs_scan)
         fresh = self._account(plan)
+        self.kept.update(
+            (d.link.id, d.kept_id)
+            for d in (*plan.cancel, *plan.skipped_expired)
+            if d.kept_id is not None
+        )
         if first_pass and plan.unmatched_ids and self.policies.manifest is not None:
             # Manifest ids the scan did not show: drift, paid, cancelled, or unknown. Judge the
             # PENDING ones by the manifest alone: other policies need the whole scan.
