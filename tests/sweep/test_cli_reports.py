@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import pty
 import re
+import select
+import subprocess
+import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +24,7 @@ from worker.cli import cli
 from .helpers import environ_for, link
 
 SOON = timedelta(minutes=10)
+_SCRIPT = Path(sys.executable).with_name("harmony-sweeper")
 
 
 def invoke(
@@ -180,3 +187,51 @@ def test_a_duplicate_row_names_the_newest_link_of_its_order(
         assert {row["keptLinkId"] for row in csv.DictReader(stream)} == {newest["id"]}
     state = threaded_sandbox.call(threaded_sandbox.server.admin.link, newest["id"])
     assert state["status"] == "PENDING"
+
+
+def test_a_terminal_is_told_where_each_report_went(
+    threaded_sandbox: ThreadedSandbox, tmp_path: Path
+) -> None:
+    threaded_sandbox.call(threaded_sandbox.server.admin.add_links, [link(expires_in=SOON)])
+    paths = [tmp_path / "plan.json", tmp_path / "plan.md"]
+    env = {**os.environ, **environ_for(threaded_sandbox.server), "COLUMNS": "200"}
+    env.pop("CI", None)
+    controller, terminal = pty.openpty()
+    args = [str(_SCRIPT), "run", "--expiring-within", "1h", "--dry-run"]
+    with subprocess.Popen(
+        [*args, *(arg for path in paths for arg in ("--report", str(path)))],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env=env,
+    ) as process:
+        os.close(terminal)
+        try:
+            shown = _read_all(controller, limit_s=60)
+            assert process.wait(timeout=30) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+            os.close(controller)
+
+    text = shown.decode(errors="replace")
+    for path in paths:
+        assert f"Report: {path}" in text, text
+        assert path.is_file()
+
+
+def _read_all(fd: int, *, limit_s: float) -> bytes:
+    """Everything the child writes to its terminal until it closes it, within ``limit_s``."""
+    seen = b""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen

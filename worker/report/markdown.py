@@ -136,12 +136,13 @@ def _header(report: Report) -> Iterator[tuple[str, str]]:
         yield "Cause", markdown_cell(report.abort_detail)
     if report.stats is not None and report.stats.scan is not None:
         scan = report.stats.scan
+        # The last pass's scan: after cancels it lists fewer links than "scanned" counts.
         yield (
-            "Scan",
+            "Last scan",
             (
                 f"{scan['links_seen']} distinct PENDING links seen of"
-                f" {scan['count_announced']} the server announced ({scan['pages_read']} pages"
-                f" read, {scan['rereads']} re-reads)"
+                f" {scan['count_announced']} the server announced (pages read:"
+                f" {scan['pages_read']}, re-reads: {scan['rereads']})"
             ),
         )
 
