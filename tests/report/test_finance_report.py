@@ -121,6 +121,10 @@ def test_a_report_without_the_header_fields_leaves_them_out_of_json() -> None:
             "- Links listed in plan.csv (3 ids, 1 externalIds; sha256 abababababab…)",
         ),
         (
+            {"paid_sibling": {"paid_since": "2026-01-02T00:00:00Z", "paid_orders": 4}},
+            "- Other live links of an order already paid (paid since 2026-01-02 00:00 UTC)",
+        ),
+        (
             {"exclude": {"file": "vip.csv", "sha256": None, "ids": 2, "external_ids": 0}},
             "- Never links listed in vip.csv (2 ids, 0 externalIds)",
         ),

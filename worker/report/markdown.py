@@ -40,6 +40,7 @@ _EXIT_WORDS = {
     5: "another run held the lock",
     6: "the API could not be reached, nothing cancelled",
     7: "finished, but this report went to a fallback",
+    8: "probe: the API needs a workaround",
     130: "interrupted (SIGINT)",
     143: "interrupted (SIGTERM)",
 }
@@ -216,6 +217,15 @@ _POLICY_WORDS: dict[str, Callable[[object], str | None]] = {
         f"Links created before {_instant_words(value)}" if isinstance(value, str) else None
     ),
     "manifest": _manifest_words,
+    # The paid_sibling policy (issue 13), worded here ahead of its merge.
+    "paid_sibling": lambda value: (
+        "Other live links of an order already paid"
+        + (
+            f" (paid since {_instant_words(value['paid_since'])})"
+            if isinstance(value, Mapping) and value.get("paid_since")
+            else ""
+        )
+    ),
     "exclude": _exclude_words,
     "scope": _scope_words,
 }
