@@ -26,6 +26,14 @@ class Duplicates:
 
     def select(self, links: Sequence[Link], now: datetime) -> Iterator[str]:
         """The ids of every live duplicate except each group's newest."""
+        for link_id, _kept in self.pairs(links, now):
+            yield link_id
+
+    def pairs(self, links: Sequence[Link], now: datetime) -> Iterator[tuple[str, str]]:
+        """What ``select`` selects, each id with the id of the link kept for its externalId.
+
+        The report names the kept link beside each duplicate it cancels.
+        """
         # Plain loops with the tests inlined (``now < expires_at`` is ``not is_expired``):
         # this runs over every link of a 1M-link scan. A group is a run of one externalId
         # in the sorted list, not an entry of a dict keyed by externalId: the sort costs
@@ -53,7 +61,7 @@ class Duplicates:
 _EXTERNAL_ID = operator.attrgetter("external_id")
 
 
-def _all_but_newest(group: list[Link]) -> Iterator[str]:
+def _all_but_newest(group: list[Link]) -> Iterator[tuple[str, str]]:
     newest = group[0]
     for link in group:
         if _newer(link, newest):
@@ -62,7 +70,7 @@ def _all_but_newest(group: list[Link]) -> Iterator[str]:
         # Compare ids, not objects: a link listed twice must not be cancelled as its own
         # duplicate.
         if link.id != newest.id:
-            yield link.id
+            yield link.id, newest.id
 
 
 def _newer(link: Link, than: Link) -> bool:

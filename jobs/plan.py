@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from jobs.created_before import require_aware
+from jobs.duplicates import Duplicates
 from jobs.links import Link, Status
 from jobs.manifest import Exclusions, Manifest
 from jobs.policy import Policy
@@ -31,10 +32,15 @@ _EXPIRES_AT = operator.attrgetter("link.expires_at")
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """One selected link and every reason that selected it, in ``Reason`` order."""
+    """One selected link and every reason that selected it, in ``Reason`` order.
+
+    ``kept_id`` is, for a link ``Duplicates`` selected, the id of the link kept for its
+    externalId (the newest); ``None`` otherwise.
+    """
 
     link: Link
     reasons: tuple[Reason, ...]
+    kept_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +91,15 @@ def make_plan(
         pending = [link for link in records if link.status is Status.PENDING]
 
     masks: dict[str, int] = {}
+    kept: dict[str, str] = {}
     for policy in policies:
         bit = _BITS[policy.reason]
+        if isinstance(policy, Duplicates):
+            # The same selection, with the kept link of each duplicate for the report.
+            for link_id, kept_id in policy.pairs(pending, now):
+                masks[link_id] = masks.get(link_id, 0) | bit
+                kept[link_id] = kept_id
+            continue
         for link_id in policy.select(pending, now):
             masks[link_id] = masks.get(link_id, 0) | bit
 
@@ -98,7 +111,7 @@ def make_plan(
     for link in [link for link in pending if link.id in masks]:
         if not scope.contains(link):
             continue
-        decision = Decision(link, _reasons_of(masks[link.id]))
+        decision = Decision(link, _reasons_of(masks[link.id]), kept.get(link.id))
         if exclusions.covers(link):
             excluded.append(decision)
         elif link.is_expired(expired_by):

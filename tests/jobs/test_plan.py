@@ -188,7 +188,8 @@ def test_a_link_selected_twice_carries_every_reason_in_enum_order() -> None:
     for order in (policies, list(reversed(policies))):
         result = plan([newer, older], order)
         assert result.cancel == (
-            Decision(older, tuple(Reason)),
+            # The duplicate names the link kept for its externalId.
+            Decision(older, tuple(Reason), kept_id=newer.id),
             Decision(newer, (Reason.EXPIRING_WITHIN, Reason.CREATED_BEFORE, Reason.PAID_SIBLING)),
         )
 

@@ -84,6 +84,7 @@ def test_item_json_uses_the_contract_keys_and_text_for_money() -> None:
         "http_status": 400,
         "attempts": 1,
         "message": "refused",
+        "keptLinkId": None,  # added by issue 11: set for a duplicate's row
     }
     assert tuple(item.to_json_dict()) == ITEM_KEYS
 

@@ -36,18 +36,25 @@ CONTRACT_ITEM_KEYS = [
     "http_status",
     "attempts",
     "message",
+    "keptLinkId",  # added by issue 11, at the end
 ]
 
-# (id, outcome, amount) per item, read back from each format by its own means.
-Row = tuple[str, str, str]
+# (id, outcome, amount) per item, read back from each format by its own means; the amount
+# as a number, since Markdown shows it for people (1,000.00) and JSON and CSV as plain text.
+Row = tuple[str, str, Decimal | None]
+
+
+def _amount(text: str | None) -> Decimal | None:
+    return Decimal(text.replace(",", "")) if text else None
 
 
 def _rows_from_json(text: str) -> list[Row]:
-    return [(i["id"], i["outcome"], i["amount"] or "") for i in json.loads(text)["items"]]
+    return [(i["id"], i["outcome"], _amount(i["amount"])) for i in json.loads(text)["items"]]
 
 
 def _rows_from_csv(text: str) -> list[Row]:
-    return [(r["id"], r["outcome"], r["amount"]) for r in csv.DictReader(io.StringIO(text))]
+    rows = csv.DictReader(io.StringIO(text))
+    return [(r["id"], r["outcome"], _amount(r["amount"])) for r in rows]
 
 
 def _markdown_cells(line: str) -> list[str]:
@@ -62,7 +69,7 @@ def _markdown_item_rows(text: str) -> list[list[str]]:
 
 
 def _rows_from_markdown(text: str) -> list[Row]:
-    return [(cells[0], cells[7], cells[2]) for cells in _markdown_item_rows(text)]
+    return [(cells[0], cells[7], _amount(cells[2])) for cells in _markdown_item_rows(text)]
 
 
 READERS: dict[str, Callable[[str], list[Row]]] = {
@@ -108,10 +115,7 @@ def test_every_item_is_in_the_file(tmp_path: Path, extension: str) -> None:
     write_report(make_report(items), path)
 
     rows = READERS[extension](path.read_text(encoding="utf-8"))
-    assert rows == [
-        (i.id, i.outcome.value, "" if i.amount is None else format(Decimal(i.amount), "f"))
-        for i in items
-    ]
+    assert rows == [(i.id, i.outcome.value, _amount(i.amount)) for i in items]
 
 
 @pytest.mark.parametrize("extension", sorted(READERS))
@@ -202,7 +206,7 @@ def test_a_link_known_only_by_id_is_null_in_json_and_empty_elsewhere(tmp_path: P
     assert (row["amount"], row["currency"], row["expiresAt"]) == ("", "", "")
     [cells] = _markdown_item_rows(md_path.read_text(encoding="utf-8"))
     assert cells[:6] == [uid(8), "", "", "", "", ""]
-    assert "| not_found |  | 1 | 0 |" in md_path.read_text(encoding="utf-8")
+    assert "| not_found |  | 1 | 0.00 |" in md_path.read_text(encoding="utf-8")
 
 
 def test_csv_header_is_the_item_keys_with_reasons_joined(tmp_path: Path) -> None:
@@ -271,6 +275,8 @@ def test_markdown_escapes_cells_so_rows_keep_their_shape(tmp_path: Path) -> None
 
 
 def test_markdown_is_a_report_for_finance(tmp_path: Path) -> None:
+    # Issue 11 changed the Markdown layout (header as labelled lines, readable UTC times,
+    # policies in words, formatted amounts with totals): this pins the new one.
     items = (
         make_item(1, Outcome.WOULD_CANCEL, amount="100.50"),
         make_item(2, Outcome.WOULD_CANCEL, amount="0.50"),
@@ -283,15 +289,15 @@ def test_markdown_is_a_report_for_finance(tmp_path: Path) -> None:
 
     text = path.read_text(encoding="utf-8")
     assert text.startswith("# harmony-sweeper dry-run report `run-0001`\n")
-    assert "Started: 2026-01-09T10:30:00Z" in text
-    assert "Finished: 2026-01-09T10:30:42.500000Z" in text
-    assert "Stopped early:** interrupted" in text
-    assert '- expiring\\_within: {"window": "2h"}' in text
-    assert "| would_cancel | 3 |" in text
-    assert "| planned | 4 |" in text
+    assert "- **Started:** 2026-01-09 10:30:00 UTC" in text
+    assert "- **Finished:** 2026-01-09 10:30:42 UTC (after 42.5 s)" in text
+    assert "- **Stopped early:** interrupted" in text
+    assert '- expiring\\_within: {"window": "2h"}' in text  # a shape no words exist for
+    assert "| would_cancel | would be cancelled (dry run: nothing was sent) | 3 |" in text
+    assert "| planned | selected by policy; each ends in one outcome below | 4 |" in text
     # Amounts are totalled per outcome and currency, never across currencies.
     assert "| would_cancel | MXN | 2 | 101.00 |" in text
-    assert "| would_cancel | USD | 1 | 7 |" in text
+    assert "| would_cancel | USD | 1 | 7.00 |" in text
 
 
 @pytest.mark.parametrize("extension", sorted(READERS))

@@ -18,6 +18,9 @@ from worker.settings import load_settings
         ("http://[::1]:9000/", "http://[::1]:9000"),
         ("http://localhost:1234", "http://localhost:1234"),
         ("http://LOCALHOST", "http://localhost"),
+        # What `harmony-sweeper sandbox` prints: the API's own /api prefix is dropped.
+        ("http://127.0.0.1:8080/api", "http://127.0.0.1:8080"),
+        ("https://api.harmony.compago.com/api/", "https://api.harmony.compago.com"),
     ],
 )
 def test_accepted_and_normalised(url: str, expected: str) -> None:
@@ -36,7 +39,8 @@ def test_accepted_and_normalised(url: str, expected: str) -> None:
         ("api.harmony.compago.com", "must be scheme, host and optional port only"),
         ("ftp://api.harmony.compago.com", "must be scheme, host and optional port only"),
         ("https://", "must be scheme, host and optional port only"),
-        ("https://api.harmony.compago.com/api", "must be scheme, host and optional port only"),
+        ("https://api.harmony.compago.com/api/v1", "must be scheme, host and optional port only"),
+        ("https://api.harmony.compago.com/v1", "must be scheme, host and optional port only"),
         ("https://api.harmony.compago.com?x=1", "must be scheme, host and optional port only"),
         ("https://api.harmony.compago.com/?", "must be scheme, host and optional port only"),
         ("https://api.harmony.compago.com#top", "must be scheme, host and optional port only"),
@@ -54,3 +58,17 @@ def test_rejected_with_a_message_naming_the_input(url: str, problem: str) -> Non
     assert message.startswith("--base-url: ")
     assert problem in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("url", "environment"),
+    [
+        ("https://api.harmony.compago.com", "production"),
+        ("https://demo.api.harmony.compago.com", "demo"),
+        ("http://127.0.0.1:8080/api", "sandbox"),
+        ("http://localhost:1234", "sandbox"),
+        ("https://harmony.internal.example.com", "other"),
+    ],
+)
+def test_the_environment_a_report_names(url: str, environment: str) -> None:
+    assert load_settings(environ=ENV, base_url=url).api_environment() == environment

@@ -18,6 +18,8 @@ BAD_VALUES: list[tuple[str, str, str, str]] = [
     ("passes", "true", "lots", "expected a number, not true/false|valid integer"),
     ("dry_run", '"maybe"', "maybe", "valid boolean"),
     ("report", '"r.txt"', "r.txt", "must end in .json, .csv, .md"),
+    ("report", '["r.json", "r.txt"]', "r.json,r.txt", "must end in .json, .csv, .md"),
+    ("report", '["r.json", "r.json"]', "r.json,r.json", "r.json is given twice"),
     ("grace_period", '"10 seconds"', "10 seconds", "not a duration"),
     ("request_timeout", "0", "0", "greater than zero"),
     ("base_url", '"http://example.com"', "http://example.com", "must use https"),

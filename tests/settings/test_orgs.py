@@ -106,7 +106,7 @@ def test_everything_else_is_inherited(write_config: WriteConfig) -> None:
     )
     acme = _runs(config)["acme"]
     assert (acme.passes, acme.grace_period, acme.retry.attempts) == (2, timedelta(seconds=5), 3)
-    assert acme.report == config.parent / "r.json"
+    assert acme.report == (config.parent / "r.json",)
     assert acme.pushgateway == "http://gw:9091"
 
 

@@ -118,7 +118,7 @@ def test_defaults_are_the_named_constants() -> None:
     assert settings.passes == DEFAULT_PASSES
     assert settings.grace_period == DEFAULT_GRACE_PERIOD
     assert settings.retry.initial == DEFAULT_RETRY_INITIAL
-    assert (settings.rate, settings.concurrency, settings.report) == (AUTO, None, None)
+    assert (settings.rate, settings.concurrency, settings.report) == (AUTO, None, ())
     assert settings.policies.expiring_within is None
     assert settings.logging.format == "auto"
     assert "@" in settings.initiator
@@ -151,12 +151,37 @@ def test_unknown_flag_is_a_programming_error() -> None:
         load_settings(environ=ENV, api_key="x")
 
 
+@pytest.mark.parametrize(
+    ("toml", "env", "flag", "expected"),
+    [
+        ('report = "a.json"', None, None, ("{dir}/a.json",)),
+        ('report = ["a.json", "b.md"]', None, None, ("{dir}/a.json", "{dir}/b.md")),
+        (None, "a.json,b.md", None, ("a.json", "b.md")),
+        (None, " a.json , c.csv ", None, ("a.json", "c.csv")),
+        (None, None, ("a.json", "b.md"), ("a.json", "b.md")),
+        ('report = ["x.csv"]', "a.json", ("b.md",), ("b.md",)),
+    ],
+)
+def test_report_takes_one_path_or_several(
+    write_config: WriteConfig,
+    tmp_path: Path,
+    toml: str | None,
+    env: str | None,
+    flag: tuple[str, ...] | None,
+    expected: tuple[str, ...],
+) -> None:
+    config = write_config(toml + "\n") if toml is not None else None
+    environ = {**ENV, **({"SWEEPER_REPORT": env} if env is not None else {})}
+    settings = load_settings(config_file=config, environ=environ, report=flag)
+    assert settings.report == tuple(Path(p.format(dir=tmp_path)) for p in expected)
+
+
 def test_paths_in_the_file_are_relative_to_it(write_config: WriteConfig, tmp_path: Path) -> None:
     config = write_config(
         'report = "out/r.json"\n[policies]\nmanifest = "m.csv"\nexclude = "/abs/x.csv"\n'
     )
     settings = load_settings(config_file=config, environ=ENV)
-    assert settings.report == tmp_path / "out" / "r.json"
+    assert settings.report == (tmp_path / "out" / "r.json",)
     assert settings.policies.manifest == tmp_path / "m.csv"
     assert settings.policies.exclude == Path("/abs/x.csv")
     flagged = load_settings(config_file=config, environ=ENV, manifest="here.csv")

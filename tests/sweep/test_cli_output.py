@@ -138,7 +138,7 @@ def test_output_json_prints_the_summary_on_stdout(
     assert document["exit_code"] == exit_code
     assert document["organization"] == "default"
     assert document["base_url"] == threaded_sandbox.server.base_url
-    assert document["report"] == str(report)
+    assert document["reports"] == [str(report)]
     assert document["summary"]["planned"] == 2
     assert {key: document["summary"][key] for key in counts} == counts
     assert "items" not in document

@@ -49,7 +49,8 @@ async def test_amounts_are_reported_as_the_api_wrote_them(
     assert {item["id"]: item["amount"] for item in items} == expected
     table = csv.DictReader(io.StringIO(paths["csv"].read_text(encoding="utf-8")))
     assert {row["id"]: row["amount"] for row in table} == expected
-    assert "| would_cancel | MXN | 4 | 2525.00 |" in paths["md"].read_text(encoding="utf-8")
+    # The Markdown report is for people: thousands separators (issue 11).
+    assert "| would_cancel | MXN | 4 | 2,525.00 |" in paths["md"].read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("passes", ["2", "3"])

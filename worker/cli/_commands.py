@@ -122,7 +122,13 @@ cli.add_command(sandbox_command, "sandbox")
     help="Abort before the first cancel when the plan is larger (default 1000).",
 )
 @click.option(
-    "--report", metavar="FILE", help="Write the report here: .json, .csv or .md by extension."
+    "--report",
+    metavar="FILE",
+    multiple=True,
+    # Not given is None, not (): an empty tuple would override the file and the environment.
+    callback=lambda _ctx, _param, value: value or None,
+    help="Write the report here: .json, .csv or .md by extension. Repeat it for several "
+    "formats of one run (one plan); the paths must differ.",
 )
 @click.option("--dry-run", is_flag=True, default=None, help="Plan and report; send no cancel.")
 @click.option("--yes", is_flag=True, default=False, help="Cancel without asking.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Literal, TextIO
@@ -32,6 +32,7 @@ from worker.ops.preflight import check_local_paths
 from worker.ops.signals import run_until_signalled
 from worker.report import (
     OrgReport,
+    Report,
     fallback_directories,
     organizations_json,
     organizations_renderer,
@@ -62,7 +63,7 @@ def plan_organizations(settings: Settings) -> tuple[OrgSweep, ...]:
         policies = policies_from_settings(org.settings)
         # The runner writes the report (one document for several organizations), so that
         # a report that cannot be written where asked goes to a fallback it can name.
-        org_settings = org.settings.model_copy(update={"report": None})
+        org_settings = org.settings.model_copy(update={"report": ()})
         planned.append(OrgSweep(org.name, org_settings, policies))
     shard = settings.shard
     return tuple(org for org in planned if shard is None or shard.owns(org.name))
@@ -140,9 +141,17 @@ def execute(
         reports, signal_number = anyio.run(
             functools.partial(_sweep, orgs, yes, console, audit, show=show, contexts=contexts)
         )
-        # Under the lock: the next run must not start before this report is in place.
-        where_asked = _write_report(settings, reports)
-    codes = [exit_code_for_report(entry.report, signal_number=signal_number) for entry in reports]
+        codes = [
+            exit_code_for_report(entry.report, signal_number=signal_number) for entry in reports
+        ]
+        # Each report says how its organization's run ended: the code is known by now.
+        reports = tuple(
+            OrgReport(entry.name, entry.report.with_exit_code(code))
+            for entry, code in zip(reports, codes, strict=True)
+        )
+        # Under the lock: the next run must not start before these reports are in place.
+        delivered = _write_reports(settings, reports)
+    where_asked = all(asked == str(written) for asked, written in delivered)
     if signal_number is not None and len(reports) < len(orgs):
         # Organizations a signal kept from starting count as interrupted too.
         codes.append(exit_code_for_signal(signal_number))
@@ -162,24 +171,41 @@ def execute(
                 exit_code=code,
             )
     if console.is_terminal:
-        for entry in reports:
-            context = contexts.get(entry.name)
-            if entry.report.mode == "dry-run" and context is not None:
-                view = plan_view(
-                    entry.report.items,
-                    context,
-                    show=show,
-                    dry_run=True,
-                    report=settings.report,
-                    width=console.width,
-                    apply_hint=not settings.orgs,
-                )
-                console.print(view)
-            console.print(summary_table(entry.report))
+        _tell_the_terminal(console, settings, reports, contexts, delivered, show=show)
     code = worst(codes)
     if output == "json":
         _print_json(summary_document(settings, reports, code))
     return code
+
+
+def _tell_the_terminal(
+    console: Console,
+    settings: Settings,
+    reports: Sequence[OrgReport],
+    contexts: Mapping[str, PlanContext],
+    delivered: Sequence[tuple[str, str]],
+    *,
+    show: int,
+) -> None:
+    """A dry run's plan view, each organization's summary, and where each report went."""
+    for entry in reports:
+        context = contexts.get(entry.name)
+        if entry.report.mode == "dry-run" and context is not None:
+            view = plan_view(
+                entry.report.items,
+                context,
+                show=show,
+                dry_run=True,
+                report=next((p for p in settings.report if p.suffix == ".json"), None),
+                width=console.width,
+                apply_hint=not settings.orgs,
+            )
+            console.print(view)
+        console.print(summary_table(entry.report))
+    for asked, written in delivered:
+        # Plain text: a person at a terminal should not have to read a log event for it.
+        where = "" if asked == written else f" (could not be written there: went to {written})"
+        console.print(f"Report: {asked}{where}", markup=False, highlight=False)
 
 
 def summary_document(
@@ -189,8 +215,8 @@ def summary_document(
 
     One organization: the report's own keys (run_id, mode, times, aborted, policies,
     summary, stats) and its ``organization`` and ``base_url``. Several: the combined
-    report's shape, each organization without items. Both add ``exit_code`` and ``report``
-    (the path asked for, or null).
+    report's shape, each organization without items. Both add ``exit_code`` and ``reports``
+    (the paths asked for, maybe none).
     """
     document: dict[str, Any]
     if settings.orgs or len(reports) != 1:
@@ -206,7 +232,7 @@ def summary_document(
         }
         document.pop("items", None)
     document["exit_code"] = int(exit_code)
-    document["report"] = None if settings.report is None else str(settings.report)
+    document["reports"] = [str(path) for path in settings.report]
     return document
 
 
@@ -215,19 +241,42 @@ def _print_json(document: dict[str, Any]) -> None:
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
-def _write_report(settings: Settings, reports: Sequence[OrgReport]) -> bool:
-    """Write the run's report; False when it had to go to a fallback (logged where)."""
-    path = settings.report
-    if path is None or not (settings.orgs or reports):
-        return True
+def _write_reports(settings: Settings, reports: Sequence[OrgReport]) -> list[tuple[str, str]]:
+    """Write each report the settings ask for; ``(asked, written to)`` for each, in order.
+
+    Every format renders the same reports, so all the files describe one plan. A report that
+    cannot go where asked goes to a fallback and says exit 7 there, as the process will.
+    """
+    if not settings.report or not (settings.orgs or reports):
+        return []
+    fallen = tuple(
+        OrgReport(entry.name, entry.report.with_exit_code(_fallback_code(entry.report)))
+        for entry in reports
+    )
+    delivered = []
+    for path in settings.report:
+        render, _ = _renderer(settings, reports, path)
+        fallback_render, fallback_document = _renderer(settings, fallen, path)
+        written = _deliver(path, render, fallback_document, fallback_render=fallback_render)
+        delivered.append((str(path), written))
+    log.info("report.written", paths=[written for _, written in delivered])
+    return delivered
+
+
+def _fallback_code(report: Report) -> ExitCode:
+    """The code a run whose report went to a fallback exits with (``worst`` ranks 7)."""
+    return worst((ExitCode(report.exit_code or ExitCode.OK), ExitCode.REPORT_FALLBACK))
+
+
+def _renderer(
+    settings: Settings, reports: Sequence[OrgReport], path: Path
+) -> tuple[Callable[[TextIO], None], Callable[[], object]]:
+    """What writes ``reports`` in the format ``path`` names, and their JSON document."""
     if settings.orgs:
-        render = organizations_renderer(reports, path)
         document = lambda: organizations_json(reports)  # noqa: E731 (built only if needed)
-    else:
-        (entry,) = reports
-        render = report_renderer(entry.report, path)
-        document = entry.report.to_json_dict
-    return deliver_report(path, render, document)
+        return organizations_renderer(reports, path), document
+    (entry,) = reports
+    return report_renderer(entry.report, path), entry.report.to_json_dict
 
 
 def deliver_report(
@@ -238,23 +287,39 @@ def deliver_report(
     The cancels it records cannot be undone, so the outcome must survive a full disk: after
     the files, the last resort is the JSON document itself, as one log line on stderr.
     ``report.fallback`` is logged at critical, the top level: no ``[logging] level`` hides it.
+    Returns whether the report went where asked.
+    """
+    return _deliver(path, render, document) == str(path)
+
+
+def _deliver(
+    path: Path,
+    render: Callable[[TextIO], None],
+    document: Callable[[], object],
+    *,
+    fallback_render: Callable[[TextIO], None] | None = None,
+) -> str:
+    """``deliver_report``, returning where the report went: ``path``, a fallback, "stderr".
+
+    ``fallback_render`` (default ``render``) writes the fallback copies: the report that
+    says exit 7.
     """
     try:
         write_atomically(path, render)
     except OSError as exc:
         log.error("report.write_failed", path=str(path), error=_reason(exc))
     else:
-        return True
+        return str(path)
     for directory in fallback_directories(path):
         try:
-            written = write_fallback(path, directory, render)
+            written = write_fallback(path, directory, fallback_render or render)
         except OSError as exc:
             log.error("report.write_failed", path=str(directory), error=_reason(exc))
             continue
         log.critical("report.fallback", path=str(path), written_to=str(written))
-        return False
+        return str(written)
     log.critical("report.fallback", path=str(path), written_to="stderr", report=document())
-    return False
+    return "stderr"
 
 
 def _reason(exc: OSError) -> str:

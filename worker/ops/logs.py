@@ -43,6 +43,8 @@ catalogue, with the fields each event carries (``run_id`` is bound to every even
     report.write_failed    path, error: the report (or a fallback) could not be written there
     report.fallback        path, written_to (a file, or "stderr" with the JSON in report):
                            where the report went instead (critical; exit 7)
+    report.written         paths: where each --report went, in order (a fallback's path,
+                           or "stderr", for one that could not go where asked)
     audit.write_failed     path, error: --audit-log stopped taking lines; the run goes on
     run.finished           mode, aborted, abort_detail (the cause in words, when an error
                            stopped the run), requests, rate_limited, retries and the summary's

@@ -1,6 +1,6 @@
 """Local paths checked before the first request: a bad one is exit 2 with nothing sent.
 
-``--report`` is written after irreversible cancels, ``--audit-log`` and ``--lock-file`` are
+Every ``--report`` is written after irreversible cancels, ``--audit-log`` and ``--lock-file`` are
 opened before the sweep: a typo in any of them must fail the run while failing is free.
 Each path's directory must exist and be a directory, the path must be a regular file or not
 exist yet (the report is renamed into place: over ``/dev/null`` that would replace the
@@ -22,7 +22,7 @@ from worker.settings import Settings
 def check_local_paths(settings: Settings) -> None:
     """Raise ``ConfigError`` naming the setting and path for the first unusable one."""
     for option, path in (
-        ("--report", settings.report),
+        *(("--report", report) for report in settings.report),
         ("--audit-log", settings.audit_log),
         ("--lock-file", settings.lock_file),
     ):

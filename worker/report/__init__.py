@@ -3,8 +3,8 @@
 Imports run one way inside the package, bottom first: ``_encoding`` (values as text) <-
 ``items`` (``ReportItem``, its factories, ``ITEM_KEYS``) <- ``summary`` (``Summary``,
 ``SUMMARY_KEYS``) <- ``report`` (``Report``, ``RunStats``); ``_atomic`` (whole files, the
-fallback); ``writers`` (each format, picked by the extension) <- ``organizations`` (the
-combined report of several organizations).
+fallback); ``markdown`` (the report for finance) <- ``writers`` (each format, picked by the
+extension) <- ``organizations`` (the combined report of several organizations).
 """
 
 from __future__ import annotations

@@ -26,6 +26,17 @@ def decimal_text(amount: Decimal | str) -> str:
     return format(Decimal(amount), "f")
 
 
+def money_text(amount: Decimal | str) -> str:
+    """``amount`` for a person: ``1,234.50``; two decimals, more only when the amount has them.
+
+    Never rounded: a report that showed less than the amount would hide money.
+    """
+    value = Decimal(amount)
+    exponent = value.normalize().as_tuple().exponent
+    places = max(2, -exponent) if isinstance(exponent, int) else 2
+    return f"{value:,.{places}f}"
+
+
 def json_ready(value: object) -> Any:  # noqa: PLR0911 (a flat type dispatch reads best)
     """``value`` with datetimes, decimals, durations, enums and paths turned into JSON types.
 

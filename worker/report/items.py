@@ -31,6 +31,7 @@ ITEM_KEYS: tuple[str, ...] = (
     "http_status",
     "attempts",
     "message",
+    "keptLinkId",
 )
 
 
@@ -44,6 +45,7 @@ class ReportItem:
     run knows nothing but the id (a manifest id the API no longer shows); JSON has ``null``.
     ``attempts`` counts the cancel requests sent (0 for a dry run or a link never sent one);
     ``http_status`` is the last cancel response's status, ``None`` when none came.
+    ``kept_link`` is, for a duplicate, the id of the link kept for its externalId.
     """
 
     id: str
@@ -57,6 +59,7 @@ class ReportItem:
     http_status: int | None
     attempts: int
     message: str | None
+    kept_link: str | None = None
 
     def to_json_dict(self, keys: Sequence[str] = ITEM_KEYS) -> dict[str, Any]:
         """The item as the report's JSON, keys in ``ITEM_KEYS`` order, or only ``keys``.
@@ -79,6 +82,7 @@ _ITEM_JSON: dict[str, Callable[[ReportItem], Any]] = {
     "http_status": lambda item: item.http_status,
     "attempts": lambda item: item.attempts,
     "message": lambda item: item.message,
+    "keptLinkId": lambda item: item.kept_link,
 }
 
 

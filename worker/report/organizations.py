@@ -17,14 +17,10 @@ from typing import Any, TextIO
 from worker.report._atomic import write_atomically
 from worker.report._encoding import utc_text
 from worker.report.items import ITEM_KEYS
+from worker.report.markdown import MarkdownReportWriter
 from worker.report.report import Report
 from worker.report.summary import SUMMARY_KEYS
-from worker.report.writers import (
-    CsvReportWriter,
-    MarkdownReportWriter,
-    ReportFormat,
-    report_format,
-)
+from worker.report.writers import CsvReportWriter, ReportFormat, report_format
 
 
 @dataclass(frozen=True, slots=True)

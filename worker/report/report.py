@@ -9,6 +9,7 @@ run's report back as a manifest, so every value must round-trip. Money never goe
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ from worker.report.items import ReportItem
 from worker.report.summary import Summary
 
 Mode = Literal["dry-run", "execute"]
+
+#: The header fields a report carries besides ``run_id``, ``mode`` and its times, in order.
+_HEADER_KEYS = ("environment", "base_url", "organization", "initiator", "version", "exit_code")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,12 @@ class Report:
     the run stopped early (a safety abort, an interrupt), and is ``None`` when it did not;
     ``abort_detail`` says what caused it in words ("connection refused by api:443"), when
     an error did.
+
+    The header fields after it say who ran what where, for a reader of the report alone:
+    ``environment`` is ``production``, ``demo``, ``sandbox`` (a loopback host) or ``other``
+    (``Settings.api_environment``), ``base_url`` the API it names. ``exit_code`` is known
+    only after the sweep: the CLI sets it before writing (``with_exit_code``); the Python
+    API's ``sweep()`` leaves it ``None``. Each is left out of the JSON while ``None``.
     """
 
     run_id: str
@@ -69,6 +79,16 @@ class Report:
     aborted: str | None = None
     stats: RunStats | None = None
     abort_detail: str | None = None
+    environment: str | None = None
+    base_url: str | None = None
+    organization: str | None = None
+    initiator: str | None = None
+    version: str | None = None
+    exit_code: int | None = None
+
+    def with_exit_code(self, code: int) -> Report:
+        """This report, saying the process exits with ``code``."""
+        return dataclasses.replace(self, exit_code=int(code))
 
     def to_json_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data; ``aborted``, its detail and ``stats`` only when set."""
@@ -78,6 +98,11 @@ class Report:
             "started_at": utc_text(self.started_at),
             "finished_at": utc_text(self.finished_at),
         }
+        # Additive header fields (issue 11): the keys above keep their names and meaning.
+        for key in _HEADER_KEYS:
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
         if self.aborted is not None:
             data["aborted"] = str(self.aborted)
         if self.abort_detail is not None:

@@ -51,8 +51,9 @@ from worker.settings._values import (
     OrgName,
     PushgatewayUrl,
     RateSetting,
-    ReportPath,
+    ReportPaths,
     ShardValue,
+    api_environment,
     located_error,
     usable_key,
 )
@@ -129,7 +130,7 @@ class Settings(BaseSettings):
     max_cancellations: Count = Field(DEFAULT_MAX_CANCELLATIONS, ge=0)
     passes: Count = Field(DEFAULT_PASSES, ge=1, le=MAX_PASSES)
     dry_run: bool = False
-    report: ReportPath | None = None
+    report: ReportPaths = ()
     initiator: Initiator = Field(default_factory=default_initiator)
     grace_period: Duration = DEFAULT_GRACE_PERIOD
     request_timeout: Duration = DEFAULT_REQUEST_TIMEOUT
@@ -158,6 +159,13 @@ class Settings(BaseSettings):
         Every organization is listed; a sharded caller keeps those ``shard.owns(name)``.
         """
         return self._organizations or (OrgRun(self.org_name, self),)
+
+    def api_environment(self) -> str:
+        """What ``base_url`` points at: ``production``, ``demo``, ``sandbox`` or ``other``.
+
+        ``sandbox`` is any loopback host: the only one plain http may reach.
+        """
+        return api_environment(self.base_url)
 
     @field_validator("api_key")
     @classmethod

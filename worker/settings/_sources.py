@@ -164,6 +164,9 @@ def _resolve_paths(data: dict[str, Any], paths: tuple[tuple[str, ...], ...], bas
         found, value = _get(data, path)
         if found and isinstance(value, str) and value.strip():
             set_nested(data, path, str(base / value))  # absolute values stay as given
+        elif found and isinstance(value, list):  # report = ["a.json", "b.md"]
+            resolved = [str(base / v) if isinstance(v, str) and v.strip() else v for v in value]
+            set_nested(data, path, resolved)
 
 
 def _get(data: object, path: Location) -> tuple[bool, object]:

@@ -58,8 +58,10 @@ __all__ = [
     "RateSetting",
     "Ratio",
     "ReportPath",
+    "ReportPaths",
     "ShardValue",
     "Timestamp",
+    "api_environment",
     "located_error",
     "problem_text",
     "usable_key",
@@ -162,6 +164,32 @@ def _report_path(value: Path) -> Path:
     return value
 
 
+def _report_paths(value: object) -> tuple[Path, ...]:
+    """One report path, several (a list, or text separated by commas), or none; no path twice.
+
+    A single string keeps working (``report = "r.json"``, ``--report r.json``); the
+    environment has no lists, so ``SWEEPER_REPORT=a.json,b.md`` names two.
+    """
+    if value is None:
+        return ()
+    if isinstance(value, str | Path):
+        items: list[object] = [value] if isinstance(value, Path) else [*value.split(",")]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise ValueError('must be a file path, or a list of them like ["r.json", "r.md"]')  # noqa: TRY004
+    paths: list[Path] = []
+    for item in items:
+        if not isinstance(item, str | Path) or not str(item).strip():
+            raise ValueError("must be a file path, or a list of file paths")
+        path = _report_path(Path(str(item).strip()) if isinstance(item, str) else item)
+        if path in paths:
+            # Named: the path is the user's own, not a secret, and says which entry to drop.
+            raise ValueError(f"{path} is given twice: each report needs its own file")
+        paths.append(path)
+    return tuple(paths)
+
+
 def _printable(value: str) -> str:
     value = value.strip()
     if not value or len(value) > MAX_TEXT_LENGTH or _CONTROL.search(value):
@@ -196,10 +224,13 @@ def _as_shard(value: object) -> Shard:
 
 
 def _base_url(value: str) -> str:
-    """The URL reduced to ``scheme://host[:port]``; https unless the host is loopback."""
+    """The URL reduced to ``scheme://host[:port]`` (a trailing ``/api`` dropped); https unless
+    the host is loopback."""
     shape = "must be scheme, host and optional port only, like https://api.harmony.compago.com"
     url = _split_url(value, shape, credentials="the API key goes in HARMONY_API_KEY")
-    if url.path not in ("", "/"):
+    # "/api" is accepted and dropped: the sandbox prints its URL that way, and the API's
+    # own paths all start with it (the client adds it to every request).
+    if url.path not in ("", "/", "/api", "/api/"):
         raise ValueError(shape)
     if url.scheme == "http" and not _is_loopback(url.host):
         raise ValueError("must use https (http only to loopback: 127.0.0.0/8, ::1, localhost)")
@@ -250,6 +281,18 @@ def _split_url(value: str, shape: str, *, credentials: str) -> _Url:
     return _Url(scheme, host, port, parts.path)
 
 
+# The hosts ../shared/harmony-api.md names; any other is "other", said as such in reports.
+_KNOWN_HOSTS = {"api.harmony.compago.com": "production", "demo.api.harmony.compago.com": "demo"}
+
+
+def api_environment(base_url: str) -> str:
+    """Which API a validated base URL points at: production, demo, sandbox (loopback), other."""
+    host = urlsplit(base_url).hostname or ""
+    if _is_loopback(host):
+        return "sandbox"
+    return _KNOWN_HOSTS.get(host.rstrip("."), "other")
+
+
 def _is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
@@ -272,6 +315,7 @@ Count = Annotated[int, BeforeValidator(_not_bool)]
 Ratio = Annotated[float, BeforeValidator(_not_bool)]
 FilePath = Annotated[Path, AfterValidator(_path)]
 ReportPath = Annotated[FilePath, AfterValidator(_report_path)]
+ReportPaths = Annotated[tuple[Path, ...], BeforeValidator(_report_paths)]
 Concurrency = Annotated[
     Annotated[Count, Field(ge=1, le=MAX_CONCURRENCY)] | None, BeforeValidator(_auto_to_none)
 ]

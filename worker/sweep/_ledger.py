@@ -19,6 +19,8 @@ class Ledger:
     retriable: set[str] = field(default_factory=set)
     # Links planned to cancel over the run's passes, each counted once: the guard's cap.
     planned: int = 0
+    # A duplicate's id -> the id of the link kept for its externalId, for the report.
+    kept: dict[str, str] = field(default_factory=dict)
 
     def put(self, item: ReportItem) -> None:
         self.items[item.id] = item

@@ -9,6 +9,7 @@ planned link is still accounted for in the report. Each stage has its module: ``
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -19,6 +20,7 @@ import anyio
 import structlog
 
 from jobs.plan import Decision
+from worker.__about__ import __version__
 from worker.api.client import HarmonyClient
 from worker.api.pace import Pace
 from worker.api.records import utc_now
@@ -65,7 +67,7 @@ async def sweep(
 
     ``stop`` set from outside (a signal handler) stops launching cancels, lets in-flight
     ones finish within ``settings.grace_period``, and ends the run with ``aborted`` =
-    ``interrupted``. The report is also written to ``settings.report`` when set. Each
+    ``interrupted``. The report is also written to each of ``settings.report``. Each
     cancellation is an audit event in the logs and, when ``audit`` is given or
     ``settings.audit_log`` is set, a line of that file.
     """
@@ -87,8 +89,8 @@ async def sweep(
             clock=clock,
         )
         report = await run.execute()
-    if settings.report is not None:
-        write_report(report, settings.report)
+    for path in settings.report:
+        write_report(report, path)
     return report
 
 
@@ -184,7 +186,11 @@ class _Run:
                 self.gatherer.scan_stats = exc.stats or self.gatherer.scan_stats
         finally:
             structlog.contextvars.unbind_contextvars("run_id")
-        items = tuple(self.ledger.items.values())
+        kept = self.ledger.kept
+        items = tuple(
+            dataclasses.replace(item, kept_link=kept[item.id]) if item.id in kept else item
+            for item in self.ledger.items.values()
+        )
         finished = self.clock()
         scan_stats = self.gatherer.scan_stats
         stats = RunStats(
@@ -205,6 +211,11 @@ class _Run:
             aborted=aborted,
             stats=stats,
             abort_detail=abort_detail,
+            environment=self.settings.api_environment(),
+            base_url=self.settings.base_url,
+            organization=self.settings.org_name,
+            initiator=self.settings.initiator,
+            version=__version__,
         )
         log.info(
             "run.finished",

@@ -50,6 +50,11 @@ class Planner:
         # A scan deduplicated by id; links looked up one by one are planned as any input.
         plan = self._make_plan(links, self.policies.policies, unique_ids=self.policies.needs_scan)
         fresh = self._account(plan)
+        self.ledger.kept.update(
+            (d.link.id, d.kept_id)
+            for d in (*plan.cancel, *plan.skipped_expired)
+            if d.kept_id is not None
+        )
         if first_pass and plan.unmatched_ids and self.policies.manifest is not None:
             # Manifest ids the scan did not show: drift, paid, cancelled, or unknown. Judge the
             # PENDING ones by the manifest alone: other policies need the whole scan.

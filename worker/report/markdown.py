@@ -1,0 +1,354 @@
+"""The Markdown report, written for finance: who ran what where, what happened, and the money.
+
+A header (environment and host, organization, run id, initiator, version, mode, times, exit
+code, why it stopped), the policies in words, the counts by outcome with the difference
+between planned and cancelled said in a sentence, amounts per outcome and currency with
+totals, then every item. Amounts are shown to two decimals with thousands separators and
+right-aligned; currencies are never added together. Times read ``2026-12-03 12:26 UTC``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, TextIO
+
+from worker.outcomes import Outcome
+from worker.report._encoding import json_ready, markdown_cell, money_text
+from worker.report.items import ReportItem
+
+if TYPE_CHECKING:
+    from worker.report.report import Report
+
+_ENVIRONMENTS = {
+    "production": "production",
+    "demo": "demo host",
+    "sandbox": "sandbox (a loopback host, not production)",
+    "other": "other host (neither production nor a loopback sandbox)",
+}
+# The words of worker.cli.exit_codes' table, which this layer may not import (it is above).
+_EXIT_WORDS = {
+    0: "done",
+    1: "some cancellations failed, or the run crashed",
+    2: "usage or configuration error, nothing sent",
+    3: "the API refused the key",
+    4: "safety abort",
+    5: "another run held the lock",
+    6: "the API could not be reached, nothing cancelled",
+    7: "finished, but this report went to a fallback",
+    8: "probe: the API needs a workaround",
+    130: "interrupted (SIGINT)",
+    143: "interrupted (SIGTERM)",
+}
+# What each outcome means to a reader who has not read the code.
+_OUTCOME_WORDS = {
+    Outcome.CANCELLED: "cancelled at the API",
+    Outcome.WOULD_CANCEL: "would be cancelled (dry run: nothing was sent)",
+    Outcome.CONFLICT: "not cancellable any more (paid, cancelled or changed meanwhile)",
+    Outcome.NOT_FOUND: "gone from the API",
+    Outcome.FAILED: "cancel failed after retries",
+    Outcome.SKIPPED_EXPIRED: "expired before a cancel could be sent; none was sent",
+    Outcome.NOT_ATTEMPTED: "not attempted: the run stopped first",
+}
+_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+_ITEM_HEADER = (
+    "ID",
+    "External ID",
+    "Amount",
+    "Currency",
+    "Expires (UTC)",
+    "Created (UTC)",
+    "Reasons",
+    "Outcome",
+    "HTTP",
+    "Attempts",
+    "Message",
+    "Kept link",
+)
+_RIGHT = frozenset({"Amount", "Links", "HTTP", "Attempts"})
+
+
+class MarkdownReportWriter:
+    """A report for finance: header, policies in words, summary, amounts, then every item."""
+
+    def write(self, report: Report, stream: TextIO) -> None:
+        """Write ``report`` as Markdown."""
+        stream.write("\n".join(self._lines(report)) + "\n")
+
+    def _lines(self, report: Report) -> list[str]:
+        mode = "dry run" if report.mode == "dry-run" else "execution"
+        lines = [f"# harmony-sweeper {report.mode} report `{report.run_id}`", ""]
+        lines += [f"- **{label}:** {value}" for label, value in _header(report)]
+        lines += ["", "## Policies", ""]
+        lines += list(_policies(report.policies)) or ["- (none)"]
+        lines += ["", "## Summary", ""]
+        lines += _summary(report, mode)
+        lines += ["", "## Amounts by outcome and currency", ""]
+        lines += _table(("Outcome", "Currency", "Links", "Amount"), _totals(report))
+        lines += ["", "## Items", ""]
+        # A kept link that another policy selects is cancelled too: the row says so.
+        planned = {item.id for item in report.items}
+        lines += _table(_ITEM_HEADER, [_item_row(item, planned) for item in report.items])
+        return lines
+
+
+def time_text(moment: dt.datetime, *, seconds: bool = False) -> str:
+    """``moment`` as ``2026-12-03 12:26 UTC``: the year, and the zone, always said."""
+    if moment.utcoffset() is None:
+        raise ValueError(f"naive datetime in a report: {moment!r}")
+    shape = "%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC"
+    return moment.astimezone(dt.UTC).strftime(shape)
+
+
+def _header(report: Report) -> Iterator[tuple[str, str]]:
+    if report.environment is not None:
+        where = _ENVIRONMENTS.get(report.environment, report.environment)
+        host = f": {markdown_cell(report.base_url)}" if report.base_url else ""
+        yield "Environment", f"{markdown_cell(where)}{host}"
+    if report.organization is not None:
+        yield "Organization", markdown_cell(report.organization)
+    yield "Run id", f"`{report.run_id}`"
+    if report.initiator is not None:
+        yield "Initiated by", markdown_cell(report.initiator)
+    if report.version is not None:
+        yield "Tool version", f"harmony-sweeper {markdown_cell(report.version)}"
+    yield (
+        "Mode",
+        (
+            "dry run: nothing was cancelled"
+            if report.mode == "dry-run"
+            else "execute: links were cancelled"
+        ),
+    )
+    yield "Started", time_text(report.started_at, seconds=True)
+    took = (report.finished_at - report.started_at).total_seconds()
+    yield "Finished", f"{time_text(report.finished_at, seconds=True)} (after {took:.1f} s)"
+    if report.exit_code is not None:
+        words = _EXIT_WORDS.get(report.exit_code)
+        yield "Exit code", f"{report.exit_code}" + (f" ({words})" if words else "")
+    if report.aborted is not None:
+        yield "Stopped early", markdown_cell(str(report.aborted))
+    if report.abort_detail is not None:
+        yield "Cause", markdown_cell(report.abort_detail)
+    if report.stats is not None and report.stats.scan is not None:
+        scan = report.stats.scan
+        # The last pass's scan: after cancels it lists fewer links than "scanned" counts.
+        yield (
+            "Last scan",
+            (
+                f"{scan['links_seen']} distinct PENDING links seen of"
+                f" {scan['count_announced']} the server announced (pages read:"
+                f" {scan['pages_read']}, re-reads: {scan['rereads']})"
+            ),
+        )
+
+
+def _policies(policies: Mapping[str, object]) -> Iterator[str]:
+    """One line per policy, in words; one a reader would not recognise is shown as JSON."""
+    for name, value in json_ready(policies).items():
+        words = _POLICY_WORDS.get(name)
+        text = words(value) if words is not None else None
+        if text is None and name in _QUIET_WHEN_EMPTY:
+            continue
+        if text is None:
+            text = f"{name}: {json.dumps(value, ensure_ascii=False)}"
+        yield f"- {markdown_cell(text)}"
+
+
+def _duration_words(text: str) -> str:
+    """``2h`` as ``2 hours``, ``1h30m`` as ``1 hour 30 minutes``; other text as it is."""
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return text
+    return " ".join(f"{n} {_UNITS[u]}{'' if n == '1' else 's'}" for n, u in parts)
+
+
+def _instant_words(text: object) -> str:
+    try:
+        return time_text(dt.datetime.fromisoformat(str(text)))
+    except ValueError:
+        return str(text)
+
+
+def _file_words(value: object) -> str | None:
+    if not isinstance(value, Mapping) or value.get("file") is None:
+        return None
+    counts = f"{value.get('ids', 0)} ids, {value.get('external_ids', 0)} externalIds"
+    digest = str(value.get("sha256") or "")[:12]
+    return f"{value['file']} ({counts}" + (f"; sha256 {digest}…)" if digest else ")")
+
+
+def _scope_words(value: object) -> str | None:
+    if not isinstance(value, Mapping):
+        return None
+    limits = []
+    if value.get("currencies"):
+        limits.append("in " + ", ".join(map(str, value["currencies"])))
+    if value.get("created_before"):
+        limits.append(f"created before {_instant_words(value['created_before'])}")
+    return "Only links " + " and ".join(limits) if limits else None
+
+
+def _manifest_words(value: object) -> str | None:
+    listed = _file_words(value)
+    return None if listed is None else f"Links listed in {listed}"
+
+
+def _exclude_words(value: object) -> str | None:
+    listed = _file_words(value)
+    return None if listed is None else f"Never links listed in {listed}"
+
+
+_POLICY_WORDS: dict[str, Callable[[object], str | None]] = {
+    "expiring_within": lambda value: (
+        f"Links expiring within {_duration_words(value)}" if isinstance(value, str) else None
+    ),
+    "duplicate": lambda value: (
+        "All but the newest link of each externalId (duplicates; the newest is kept)"
+        if value == "keep_newest"
+        else None
+    ),
+    "created_before": lambda value: (
+        f"Links created before {_instant_words(value)}" if isinstance(value, str) else None
+    ),
+    "manifest": _manifest_words,
+    # The paid_sibling policy (issue 13), worded here ahead of its merge.
+    "paid_sibling": lambda value: (
+        "Other live links of an order already paid"
+        + (
+            f" (paid since {_instant_words(value['paid_since'])})"
+            if isinstance(value, Mapping) and value.get("paid_since")
+            else ""
+        )
+    ),
+    "exclude": _exclude_words,
+    "scope": _scope_words,
+}
+# Settings that, when unset, say nothing worth a line: no exclude file, no scope limits.
+_QUIET_WHEN_EMPTY = frozenset({"exclude", "scope"})
+
+
+def _summary(report: Report, mode: str) -> list[str]:
+    """Counts by outcome (no zero rows) and a sentence on how they add up."""
+    summary = report.summary
+    rows = [
+        ["scanned", "distinct PENDING links listed", str(summary.scanned)],
+        ["planned", "selected by policy; each ends in one outcome below", str(summary.planned)],
+    ]
+    counts = {outcome: getattr(summary, outcome.value) for outcome in Outcome}
+    rows += [
+        [outcome.value, _OUTCOME_WORDS[outcome], str(count)]
+        for outcome, count in counts.items()
+        if count
+    ]
+    lines = _table(("", "Meaning", "Links"), rows)
+    return [*lines, "", _explanation(summary.scanned, summary.planned, counts, mode)]
+
+
+def _explanation(scanned: int, planned: int, counts: Mapping[Outcome, int], mode: str) -> str:
+    """Why planned and cancelled (or would_cancel) differ, in one sentence."""
+    left = scanned - planned
+    head = (
+        f"The policies selected {planned} of the {scanned} PENDING links listed"
+        f" ({left} left alone: no policy selected them, or they were out of scope or"
+        " excluded)."
+        if left > 0
+        else f"The policies selected {planned} of the {scanned} PENDING links listed."
+    )
+    done = Outcome.WOULD_CANCEL if mode == "dry run" else Outcome.CANCELLED
+    others = [
+        f"{count} {outcome.value} ({_OUTCOME_WORDS[outcome]})"
+        for outcome, count in counts.items()
+        if count and outcome is not done
+    ]
+    verb = "would be cancelled" if done is Outcome.WOULD_CANCEL else "were cancelled"
+    tail = f" Of those, {counts[done]} {verb}"
+    if not others:
+        return head + tail + "."
+    return head + tail + "; the other " + f"{planned - counts[done]}: " + "; ".join(others) + "."
+
+
+def _totals(report: Report) -> list[list[str]]:
+    """Links and amounts per outcome and currency, a total per outcome, then per currency.
+
+    Currencies are never added up: a total over several lists each currency's sum. Links
+    known only by their id count under an empty currency and add nothing.
+    """
+    counts: defaultdict[tuple[str, str], int] = defaultdict(int)
+    sums: defaultdict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for item in report.items:
+        key = (item.outcome.value, item.currency or "")
+        counts[key] += 1
+        if item.amount is not None:
+            sums[key] += Decimal(item.amount)
+    rows: list[list[str]] = []
+    outcomes = [o.value for o in Outcome if any(key[0] == o.value for key in counts)]
+    for outcome in outcomes:
+        currencies = sorted(c for o, c in counts if o == outcome)
+        for currency in currencies:
+            key = (outcome, currency)
+            rows.append([outcome, markdown_cell(currency), str(counts[key]), money_text(sums[key])])
+        total = sum(counts[(outcome, c)] for c in currencies)
+        rows.append(
+            [
+                f"**Total {outcome}**",
+                "",
+                f"**{total}**",
+                _per_currency({c: sums[(outcome, c)] for c in currencies if c}),
+            ]
+        )
+    by_currency: defaultdict[str, Decimal] = defaultdict(Decimal)
+    links_by_currency: defaultdict[str, int] = defaultdict(int)
+    for key, count in counts.items():
+        links_by_currency[key[1]] += count
+        by_currency[key[1]] += sums[key]
+    if len(outcomes) > 1:
+        for currency in sorted(links_by_currency):
+            rows.append(
+                [
+                    "**All planned**",
+                    markdown_cell(currency),
+                    f"**{links_by_currency[currency]}**",
+                    f"**{money_text(by_currency[currency])}**",
+                ]
+            )
+    return rows
+
+
+def _per_currency(sums: Mapping[str, Decimal]) -> str:
+    """``**1,234.50 MXN**``, or each currency's sum when there are several."""
+    if not sums:
+        return ""
+    return "**" + " + ".join(f"{money_text(s)} {markdown_cell(c)}" for c, s in sums.items()) + "**"
+
+
+def _item_row(item: ReportItem, planned: set[str]) -> list[str]:
+    kept = item.kept_link or ""
+    if kept in planned:
+        kept += " (itself planned, see its row)"
+    return [
+        markdown_cell(item.id),
+        markdown_cell(item.external_id or ""),
+        "" if item.amount is None else money_text(item.amount),
+        markdown_cell(item.currency or ""),
+        "" if item.expires_at is None else time_text(item.expires_at),
+        "" if item.created_at is None else time_text(item.created_at),
+        markdown_cell(", ".join(item.reasons)),
+        item.outcome.value,
+        "" if item.http_status is None else str(item.http_status),
+        str(item.attempts),
+        markdown_cell(item.message or ""),
+        markdown_cell(kept),
+    ]
+
+
+def _table(header: tuple[str, ...], rows: list[list[str]]) -> list[str]:
+    rule = "|".join("---:" if name in _RIGHT else "---" for name in header)
+    lines = ["| " + " | ".join(header) + " |", f"|{rule}|"]
+    lines.extend("| " + " | ".join(row) + " |" for row in rows)
+    return lines
