@@ -7,16 +7,15 @@ import json
 import os
 import pty
 import re
-import select
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from tests.terminal import read_all
 from tests.threaded import ThreadedSandbox
 from worker.__about__ import __version__
 from worker.cli import cli
@@ -207,7 +206,7 @@ def test_a_terminal_is_told_where_each_report_went(
     ) as process:
         os.close(terminal)
         try:
-            shown = _read_all(controller, limit_s=60)
+            shown = read_all(controller, limit_s=60)
             assert process.wait(timeout=30) == 0
         finally:
             if process.poll() is None:
@@ -218,20 +217,3 @@ def test_a_terminal_is_told_where_each_report_went(
     for path in paths:
         assert f"Report: {path}" in text, text
         assert path.is_file()
-
-
-def _read_all(fd: int, *, limit_s: float) -> bytes:
-    """Everything the child writes to its terminal until it closes it, within ``limit_s``."""
-    seen = b""
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-    return seen

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 import pty
-import select
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.terminal import read_until
 from tests.threaded import ThreadedSandbox
 
 from .helpers import environ_for, link
@@ -20,19 +19,6 @@ from .helpers import environ_for, link
 SOON = timedelta(minutes=10)
 _SCRIPT = Path(sys.executable).with_name("harmony-sweeper")
 _PROMPT = b"cannot be undone"
-
-
-def _read_until(fd: int, marker: bytes, *, limit_s: float) -> bytes:
-    seen = b""
-    deadline = time.monotonic() + limit_s
-    while marker not in seen and time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                seen += os.read(fd, 4096)
-            except OSError:  # the child closed the terminal
-                break
-    return seen
 
 
 @pytest.mark.parametrize(
@@ -55,14 +41,14 @@ def test_the_plan_is_confirmed_at_the_terminal(
     ) as process:
         os.close(terminal)
         try:
-            shown = _read_until(controller, _PROMPT, limit_s=30)
+            shown = read_until(controller, _PROMPT, limit_s=30)
             assert _PROMPT in shown, shown.decode(errors="replace")
             assert rows[0]["id"].encode() in shown  # the plan table lists the links
             # Nothing is cancelled while the question is open.
             counters = threaded_sandbox.call(admin.counters)
             assert counters["patches_per_link"] == {}
             os.write(controller, answer + b"\n")
-            _read_until(controller, b"\x00", limit_s=30)  # drain until the child exits
+            read_until(controller, b"\x00", limit_s=30)  # drain until the child exits
             assert process.wait(timeout=30) == exit_code
         finally:
             if process.poll() is None:

@@ -21,6 +21,7 @@ import trustme
 from structlog.testing import capture_logs
 
 from sandbox.testing import SandboxServer
+from tests.terminal import read_until
 from worker.cli.exit_codes import ExitCode, exit_code_for_report
 from worker.outcomes import Abort
 from worker.report import Report, ReportItem
@@ -30,7 +31,6 @@ from worker.sweep.policies import policies_from_settings
 
 from .helpers import FAST_RETRIES, link, settings_for, statuses
 from .netfaults import MISSING_HOST, SilentServer, free_port, missing_host_fails_fast
-from .test_confirm import _read_until
 
 CANARY = "hs_canary_net_5Jq8wZ"
 _SCRIPT = Path(sys.executable).with_name("harmony-sweeper")
@@ -316,8 +316,8 @@ def test_a_terminal_shows_the_wait_and_then_the_cause() -> None:
         ) as process:
             os.close(terminal)
             try:
-                shown = _read_until(controller, b"waiting for the API", limit_s=40)
-                shown += _read_until(controller, b"\x00", limit_s=40)  # until the child exits
+                shown = read_until(controller, b"waiting for the API", limit_s=40)
+                shown += read_until(controller, b"\x00", limit_s=40)  # until the child exits
                 code = process.wait(timeout=30)
             finally:
                 if process.poll() is None:

@@ -5,40 +5,21 @@ from __future__ import annotations
 import os
 import pty
 import re
-import select
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.terminal import ANSI, read_until
 from tests.threaded import ThreadedSandbox
 
 from .helpers import environ_for, link
 
 SOON = timedelta(minutes=10)
 _SCRIPT = Path(sys.executable).with_name("harmony-sweeper")
-_ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r")
-
-
-def _read_until(fd: int, marker: bytes, *, limit_s: float) -> bytes:
-    """What the child wrote, up to ``marker`` (or its exit, or the bound)."""
-    seen = b""
-    deadline = time.monotonic() + limit_s
-    while marker not in _ANSI.sub(b"", seen) and time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-    return seen
 
 
 def _at_terminal(
@@ -55,16 +36,16 @@ def _at_terminal(
         try:
             shown = b""
             if answer is not None:
-                shown = _read_until(controller, b"[y/N]", limit_s=30)
-                assert b"[y/N]" in _ANSI.sub(b"", shown), shown.decode(errors="replace")
+                shown = read_until(controller, b"[y/N]", limit_s=30)
+                assert b"[y/N]" in ANSI.sub(b"", shown), shown.decode(errors="replace")
                 os.write(controller, answer + b"\n")
-            shown += _read_until(controller, b"\x00", limit_s=60)  # until the child exits
+            shown += read_until(controller, b"\x00", limit_s=60)  # until the child exits
             code = process.wait(timeout=30)
         finally:
             if process.poll() is None:
                 process.kill()
             os.close(controller)
-    return code, _ANSI.sub(b"", shown).decode(errors="replace")
+    return code, ANSI.sub(b"", shown).decode(errors="replace")
 
 
 def _links(sandbox: ThreadedSandbox) -> list[dict[str, object]]:
