@@ -301,17 +301,20 @@ def test_the_json_report_says_how_the_scan_ended(
     threaded_sandbox.call(admin.seed_history, HISTORY)
     threaded_sandbox.call(admin.add_links, _live(LIVE))
     threaded_sandbox.call(admin.set_knobs, page_size_cap=CAP)
-    path = tmp_path / "plan.json"
+    paths = {extension: tmp_path / f"plan.{extension}" for extension in ("json", "md")}
 
-    result = CliRunner().invoke(
-        cli,
-        ["run", "--expiring-within", "30m", "--dry-run", "--report", str(path)],
-        env=environ_for(threaded_sandbox.server),
-        catch_exceptions=False,
-    )
+    for path in paths.values():
+        result = CliRunner().invoke(
+            cli,
+            ["run", "--expiring-within", "30m", "--dry-run", "--report", str(path)],
+            env=environ_for(threaded_sandbox.server),
+            catch_exceptions=False,
+        )
+        assert result.exit_code == ExitCode.OK, result.output
 
-    assert result.exit_code == ExitCode.OK, result.output
-    scan = json.loads(path.read_text(encoding="utf-8"))["stats"]["scan"]
+    scan = json.loads(paths["json"].read_text(encoding="utf-8"))["stats"]["scan"]
     assert scan["ended"] == "horizon"
     assert "fallback_reason" not in scan
     assert LIVE // CAP + 1 <= scan["pages_read"] < math.ceil((HISTORY + LIVE) / CAP)
+    # The seen-of-announced line says why it is short by design.
+    assert "stopped at the lifetime horizon" in paths["md"].read_text(encoding="utf-8")

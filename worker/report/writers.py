@@ -34,6 +34,14 @@ if TYPE_CHECKING:
     from worker.report.report import Report
 
 
+# How a scan ended, after its figures: a horizon scan reads a prefix, so its "seen" is short
+# of "announced" by design (``worker.sweep.horizon``).
+_SCAN_ENDINGS = {
+    "horizon": "; stopped at the lifetime horizon: the links past it expired before the run",
+    "fallback": "; read in full after the lifetime horizon failed a check",
+}
+
+
 class ReportWriter(Protocol):
     """Renders a report into an open text stream."""
 
@@ -120,6 +128,7 @@ class MarkdownReportWriter:
                 f"- Scan: {scan['links_seen']} distinct PENDING links seen of"
                 f" {scan['count_announced']} the server announced ({scan['pages_read']} pages"
                 f" read, {scan['rereads']} re-reads)"
+                + _SCAN_ENDINGS.get(str(scan.get("ended")), "")
             )
         if report.abort_detail is not None:
             lines.append(f"- Cause: {markdown_cell(report.abort_detail)}")
