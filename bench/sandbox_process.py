@@ -59,8 +59,11 @@ def knob_flags(knobs: Mapping[str, object]) -> list[str]:
     return flags
 
 
-def sandbox_command(*, seed: int = 0, orgs: int = 1, knobs: Mapping[str, object] = {}) -> list[str]:
+def sandbox_command(
+    *, seed: int = 0, orgs: int = 1, knobs: Mapping[str, object] = {}, seed_history: int = 0
+) -> list[str]:
     """The argv that starts a sandbox on a free port with the bench's keys."""
+    history = ["--seed-history", str(seed_history)] if seed_history else []
     return [
         sys.executable,
         "-m",
@@ -76,6 +79,7 @@ def sandbox_command(*, seed: int = 0, orgs: int = 1, knobs: Mapping[str, object]
         API_KEY,
         "--admin-key",
         ADMIN_KEY,
+        *history,
         *knob_flags(knobs),
     ]
 
@@ -92,10 +96,15 @@ def shown_command(argv: list[str] | tuple[str, ...]) -> str:
 
 @contextlib.contextmanager
 def sandbox_process(
-    *, seed: int = 0, orgs: int = 1, knobs: Mapping[str, object] = {}, log: Path | None = None
+    *,
+    seed: int = 0,
+    orgs: int = 1,
+    knobs: Mapping[str, object] = {},
+    log: Path | None = None,
+    seed_history: int = 0,
 ) -> Iterator[RunningSandboxProcess]:
     """Start a sandbox process, yield it once ready, stop it whatever happens."""
-    argv = sandbox_command(seed=seed, orgs=orgs, knobs=knobs)
+    argv = sandbox_command(seed=seed, orgs=orgs, knobs=knobs, seed_history=seed_history)
     with contextlib.ExitStack() as stack:
         stderr = stack.enter_context(log.open("ab")) if log is not None else subprocess.DEVNULL
         process = subprocess.Popen(  # noqa: S603 (our own interpreter and module, fixed argv)

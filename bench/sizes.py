@@ -30,6 +30,10 @@ class Sizes:
     baseline_links: int
     race_rate: float
     sequential_runs: int  # the sequential loop is latency-bound: minutes per run at full size
+    # 7: an old organization (expired PENDING history over a year, under live links)
+    old_history: int = 1_000_000
+    old_live: int = 10_000
+    old_limit: int = 50
 
 
 FULL = Sizes(
@@ -48,6 +52,9 @@ FULL = Sizes(
     baseline_links=5_000,
     race_rate=0.05,
     sequential_runs=1,
+    old_history=1_000_000,
+    old_live=10_000,
+    old_limit=50,
 )
 
 QUICK = Sizes(
@@ -66,6 +73,9 @@ QUICK = Sizes(
     baseline_links=150,
     race_rate=0.05,
     sequential_runs=1,
+    old_history=20_000,
+    old_live=1_000,
+    old_limit=50,
 )
 
 SMOKE = Sizes(
@@ -84,6 +94,9 @@ SMOKE = Sizes(
     baseline_links=20,
     race_rate=0.05,
     sequential_runs=1,
+    old_history=2_000,
+    old_live=300,
+    old_limit=50,
 )
 
 PROFILES = {sizes.name: sizes for sizes in (FULL, QUICK, SMOKE)}

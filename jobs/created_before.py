@@ -20,6 +20,7 @@ class CreatedBefore:
 
     cutoff: datetime
     reason: ClassVar[Reason] = Reason.CREATED_BEFORE
+    horizon_safe: ClassVar[bool] = False  # selects expired links too (reported skipped_expired)
 
     def __post_init__(self) -> None:
         require_aware(self.cutoff, "created_before")

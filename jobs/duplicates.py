@@ -23,6 +23,7 @@ class Duplicates:
     """
 
     reason: ClassVar[Reason] = Reason.DUPLICATE
+    horizon_safe: ClassVar[bool] = True  # only unexpired links join a group or survive it
 
     def select(self, links: Sequence[Link], now: datetime) -> Iterator[str]:
         """The ids of every live duplicate except each group's newest."""

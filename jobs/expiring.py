@@ -20,6 +20,7 @@ class ExpiringWithin:
 
     window: timedelta
     reason: ClassVar[Reason] = Reason.EXPIRING_WITHIN
+    horizon_safe: ClassVar[bool] = True  # expiresAt after now: only unexpired links
 
     def __post_init__(self) -> None:
         if self.window <= timedelta(0):

@@ -71,6 +71,7 @@ class Manifest:
     source: Path | None = None
     sha256: str | None = None
     reason: ClassVar[Reason] = Reason.MANIFEST
+    horizon_safe: ClassVar[bool] = False  # a listed link may be of any age
 
     def __post_init__(self) -> None:
         _require_canonical_ids(self.ids, "Manifest")

@@ -43,6 +43,7 @@ class PaidSiblings:
     paid: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
     since: datetime | None = None
     reason: ClassVar[Reason] = Reason.PAID_SIBLING
+    horizon_safe: ClassVar[bool] = True  # only PENDING, unexpired links
 
     def __post_init__(self) -> None:
         if self.since is not None:

@@ -19,6 +19,12 @@ class Policy(Protocol):
     It may select expired links (the planner reports them as skipped, never cancels
     them); ids it returns that are not among ``links`` are ignored.
 
+    ``horizon_safe`` is True when the policy selects only unexpired links, so that no link
+    created before ``now - max_link_lifetime`` can be among its choices, nor change them:
+    the scan may then stop at the lifetime horizon (``worker.sweep.horizon``) and the plan
+    is the same as a full scan's. A policy that may select older links (even only to
+    report them ``skipped_expired``) must say False.
+
     ``describe`` returns a one-key dict, ``{reason value: parameters}``, JSON-ready, that
     the report merges into its ``policies`` object, e.g. ``{"expiring_within": "30m"}``.
     """
@@ -26,6 +32,11 @@ class Policy(Protocol):
     @property
     def reason(self) -> Reason:
         """The reason every link this policy selects carries."""
+        ...
+
+    @property
+    def horizon_safe(self) -> bool:
+        """Whether it selects only unexpired links: a scan may stop at the lifetime horizon."""
         ...
 
     def select(self, links: Sequence[Link], now: datetime) -> Iterable[str]:

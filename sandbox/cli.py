@@ -53,6 +53,13 @@ _NON_NEGATIVE = click.FloatRange(min=0.0)
     type=click.IntRange(min=0),
     help="Links to seed at start (only into an empty store).",
 )
+@click.option(
+    "--seed-history",
+    default=0,
+    type=click.IntRange(min=0),
+    help="Expired PENDING links spread over the last year for the first organization "
+    "(an old organization's history; only into an empty store).",
+)
 @click.option("--seed-random", default=1, show_default=True, help="Seed of all randomness.")
 @click.option(
     "--orgs",
@@ -195,6 +202,7 @@ def sandbox_command(**options: Any) -> None:
         seed=options["seed"],
         seed_random=options["seed_random"],
         orgs=options["orgs"],
+        seed_history=options["seed_history"],
         db=options["db"],
     )
     if not structlog.is_configured():

@@ -14,7 +14,7 @@ from typing import Any, TypeGuard
 
 from aiohttp import web
 
-from sandbox import seed, shapes
+from sandbox import history, seed, shapes
 from sandbox.clock import parse_iso, to_iso, whole_seconds
 from sandbox.gate import SANDBOX
 from sandbox.knobs import KnobError
@@ -55,6 +55,9 @@ _ROUTES = {
     "GET /_sandbox/links/{id}": "admin view of any organization's link",
     "POST /_sandbox/links/{id}/pay": "a customer pays the link: {paid, outcome, link}",
     "POST /_sandbox/seed": "seed a data set: {count, seed_random?, orgs?}",
+    "POST /_sandbox/seed-history": (
+        "add expired PENDING links over a year: {count, days?, seed_random?, org_id? | api_key?}"
+    ),
     "GET /_sandbox/knobs": "the fault knobs",
     "PUT /_sandbox/knobs": "change some knobs: {name: value, ...}",
     "GET /_sandbox/counters": "requests by route and outcome, PATCHes per link, events",
@@ -79,6 +82,7 @@ def add_control_routes(app: web.Application) -> None:
     routes.add_get("/links/{id}", _link)
     routes.add_post("/links/{id}/pay", _pay)
     routes.add_post("/seed", _seed)
+    routes.add_post("/seed-history", _seed_history)
     routes.add_get("/knobs", _knobs)
     routes.add_put("/knobs", _set_knobs)
     routes.add_get("/counters", _counters)
@@ -285,6 +289,27 @@ async def _seed(request: web.Request) -> web.Response:
         sandbox.store, count, seed_random=seed_random, orgs=orgs, now_ms=sandbox.clock.now_ms()
     )
     return web.json_response(summary.as_dict(), status=201)
+
+
+async def _seed_history(request: web.Request) -> web.Response:
+    sandbox, body = _sandbox(request), await _body(request)
+    org = _target_org(sandbox, body)
+    count, days = body.get("count"), body.get("days", history.DEFAULT_DAYS)
+    seed_random = body.get("seed_random", 1)
+    if not (_is_int(count) and _is_int(days) and _is_int(seed_random)):
+        raise Invalid(["count, days and seed_random must be integers"])
+    if count < 0 or days * 24 <= history.DEFAULT_QUIET_HOURS:
+        raise Invalid([f"count must be >= 0 and days > {history.DEFAULT_QUIET_HOURS // 24}"])
+    # Synchronous, as /seed: the sandbox answers nothing else while it loads.
+    added = history.seed_history(
+        sandbox.store,
+        org,
+        count,
+        now_ms=sandbox.clock.now_ms(),
+        days=days,
+        seed_random=seed_random,
+    )
+    return web.json_response({"created": added, "org_id": org.id}, status=201)
 
 
 def _is_int(value: object) -> TypeGuard[int]:

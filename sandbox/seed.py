@@ -77,7 +77,7 @@ def _chunks(
     once, in the form `executemany` takes, is a good part of the seeding time saved.
     """
     rng = random.Random(seed_random)
-    customers = [_customer(rng) for _ in range(max(1, min(2000, count // 10)))]
+    customers = [customer(rng) for _ in range(max(1, min(2000, count // 10)))]
     billing_nos = [store.billing_no(customer) for customer in customers]
     quotas = [count // len(orgs)] * len(orgs)
     quotas[0] += count - sum(quotas)
@@ -273,7 +273,8 @@ def _link(
     )
 
 
-def _customer(rng: random.Random) -> dict[str, Any]:
+def customer(rng: random.Random) -> dict[str, Any]:
+    """A customer's billing details, Mexican names and addresses."""
     first = rng.choice(seed_data.FIRST_NAMES)
     surname, second = rng.choice(seed_data.SURNAMES), rng.choice(seed_data.SURNAMES)
     city, state, zip_prefix, area = rng.choice(seed_data.CITIES)

@@ -9,7 +9,7 @@ import secrets
 import structlog
 from aiohttp import web
 
-from sandbox import seed, seed_data
+from sandbox import history, seed, seed_data
 from sandbox.app import create_app
 from sandbox.clock import BusinessClock
 from sandbox.knobs import Knobs
@@ -38,6 +38,7 @@ class SandboxConfig:
     seed_random: int = 1
     orgs: int = 1  # organizations to have at start; seeded links are split across them
     db: str | os.PathLike[str] | None = None
+    seed_history: int = 0  # expired PENDING links over a year for the first org, into no links
     shutdown_timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT_S
 
 
@@ -79,6 +80,14 @@ async def start(config: SandboxConfig) -> RunningSandbox:
                 now_ms=BusinessClock().now_ms(),
             )
         orgs = seed.ensure_orgs(store, max(1, config.orgs))
+        if config.seed_history and not kept:
+            history.seed_history(
+                store,
+                orgs[0],
+                config.seed_history,
+                now_ms=BusinessClock().now_ms(),
+                seed_random=config.seed_random,
+            )
         _check_admin_key(store, admin_key)
         sandbox = Sandbox(store, knobs=config.knobs, seed_random=config.seed_random)
         runner = web.AppRunner(

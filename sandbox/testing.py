@@ -146,6 +146,17 @@ class SandboxAdmin:
         result: dict[str, Any] = await self._call("POST", "/seed", json=body)
         return result
 
+    async def seed_history(
+        self, count: int, *, days: int = 365, seed_random: int = 1, api_key: str | None = None
+    ) -> dict[str, Any]:
+        """Add `count` expired PENDING links created over the last `days` (none in the last
+        50 hours) to the org of `api_key` (default: the first org): an old organization."""
+        body = {"count": count, "days": days, "seed_random": seed_random}
+        result: dict[str, Any] = await self._call(
+            "POST", "/seed-history", json={**body, **self._org_params(api_key)}
+        )
+        return result
+
     async def pay(self, link_id: str) -> bool:
         """A customer pays: True if this payment won PENDING -> CONFIRMED."""
         result = await self._call("POST", f"/links/{link_id}/pay")

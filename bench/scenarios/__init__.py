@@ -1,4 +1,5 @@
-"""The six scenarios of issue 5, in order; each is ``run(context) -> Section``."""
+"""The six scenarios of issue 5 and issue 12's old organization, in order; each is
+``run(context) -> Section``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from bench.scenarios import (
     client_cost,
     known_limit,
     latency,
+    old_org,
     scale,
     unknown_limit,
 )
@@ -22,6 +24,7 @@ SCENARIOS: dict[str, Callable[[Context], Section]] = {
     "client_cost": client_cost.run,
     "scale": scale.run,
     "baselines": baselines.run,
+    "old_org": old_org.run,
 }
 
 __all__ = ["SCENARIOS"]

@@ -73,8 +73,14 @@ def run(ctx: Context) -> Section:
             commands.append(shown_command(sandbox.command))
             if target == sizes.scale_links[-1]:  # the largest: what the diagnosis is about
                 anatomy = _link_anatomy(sandbox.base_url, sandbox.api_key)
+            # The whole list, as before the lifetime horizon: what a million links cost to
+            # hold (scenario 7 measures the horizon).
             env = child_env(
-                {"HARMONY_API_KEY": sandbox.api_key, "HARMONY_BASE_URL": sandbox.base_url}
+                {
+                    "HARMONY_API_KEY": sandbox.api_key,
+                    "HARMONY_BASE_URL": sandbox.base_url,
+                    "SWEEPER_SCAN__HORIZON": "false",
+                }
             )
             for number in range(sizes.runs):
                 log = ctx.work / f"{KEY}-{target}-{number}.log"
@@ -109,7 +115,8 @@ def run(ctx: Context) -> Section:
             "about 76 % PENDING, with expiring links and duplicate orders) so that the "
             "PENDING list holds the size named, seeded before any timing starts. A dry run "
             "with both policies (`harmony-sweeper run --dry-run --expiring-within 30m "
-            f"--duplicates --rate {limit}`) in its own process; the sandbox allows {limit} "
+            f"--duplicates --rate {limit}`, with `SWEEPER_SCAN__HORIZON=false` so that the "
+            f"whole list is read and held) in its own process; the sandbox allows {limit} "
             f"requests per second, which its one core can serve (a 500-link page costs it "
             "~10 ms, so it could not serve 200 pages a second). Bound: pages / limit. Sweep "
             "time: from the worker's `run.started` to its `run.finished` log event (the "

@@ -114,6 +114,32 @@ def test_baselines(tmp_path: Path) -> None:
     assert "wrongful cancels" in text
 
 
+def test_old_org(tmp_path: Path) -> None:
+    rows, text, _ = _run("old_org", tmp_path)
+    by_config: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_config.setdefault(row["config"], []).append(row)
+    assert {config: len(runs) for config, runs in by_config.items()} == {
+        "horizon": SMOKE.runs,
+        "no horizon": SMOKE.runs,
+    }
+    for row in rows:
+        assert row["cancelled"] > 0
+        assert row["wrongful"] == row["missed"] == 0  # both cancel exactly the selection
+        assert row["peak_rss_mib"] > 10
+    (horizon,) = by_config["horizon"]
+    (full,) = by_config["no horizon"]
+    assert horizon["cancelled"] == full["cancelled"]
+    assert horizon["ended"] == "horizon"
+    assert full["ended"] == "full"
+    # The history costs the full scan pages on every pass; the horizon reads past the live
+    # links by a few pages at most.
+    assert full["pages_read"] >= (SMOKE.old_history + SMOKE.old_live) / 500
+    assert horizon["pages_read"] < full["pages_read"]
+    assert horizon["requests"] < full["requests"]
+    assert "7. An old organization" in text
+
+
 def test_every_scenario_has_a_smoke_test() -> None:
     tested = {name.removeprefix("test_") for name in globals() if name.startswith("test_")}
     assert set(SCENARIOS) <= tested

@@ -137,3 +137,36 @@ async def test_the_mix_has_paid_orders_in_every_shape(sandbox: SandboxServer) ->
         kinds["live"] and not kinds["CONFIRMED"] and ours[external_id]["CONFIRMED"]
         for external_id, kinds in theirs.items()
     )
+
+
+async def test_history_is_a_year_of_expired_pending_links(sandbox: SandboxServer) -> None:
+    created = await sandbox.admin.seed_history(2_000, days=365, seed_random=5)
+    assert created["created"] == 2_000
+
+    links = await sandbox.admin.links()
+    now = dt.datetime.now(dt.UTC)
+    assert len(links) == 2_000
+    assert {link["status"] for link in links} == {"PENDING"}
+    assert all(link["expired"] for link in links)
+    created_at = [parse(link["createdAt"]) for link in links]
+    assert now - dt.timedelta(days=365) <= min(created_at)
+    assert max(created_at) <= now - dt.timedelta(hours=50)
+    # Spread over the year, not bunched: every month holds some.
+    assert len({(now - moment).days // 31 for moment in created_at}) == 12
+    lifetimes = {parse(link["expiresAt"]) - parse(link["createdAt"]) for link in links}
+    assert max(lifetimes) == dt.timedelta(hours=48)
+    assert min(lifetimes) >= dt.timedelta(minutes=10)
+
+
+async def test_history_is_reproducible_and_checked() -> None:
+    ids = []
+    for _ in range(2):
+        async with SandboxServer() as server:
+            await server.admin.seed_history(50, seed_random=3)
+            ids.append(sorted(link["id"] for link in await server.admin.links()))
+    assert ids[0] == ids[1]
+    async with SandboxServer() as server:
+        with pytest.raises(SandboxAdminError) as refused:
+            await server.admin.seed_history(10, days=1)
+        assert refused.value.status == 400
+        assert await server.admin.links() == []

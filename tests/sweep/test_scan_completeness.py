@@ -185,6 +185,7 @@ async def test_a_still_list_is_read_once(sandbox: SandboxServer) -> None:
         "links_seen": 250,
         "count_announced": 250,
         "rereads": 0,
+        "ended": "full",
     }
     counters = await sandbox.admin.counters()
     assert counters["requests"]["GET /api/one-time-payment"] == {"200": 3}
@@ -210,7 +211,15 @@ def test_the_report_says_how_many_were_seen_of_how_many_announced(
     written = json.loads(reports["json"].read_text(encoding="utf-8"))
     assert written["aborted"] == "scan_incomplete"
     scan = written["stats"]["scan"]
-    assert set(scan) == {"pages_read", "links_seen", "count_announced", "rereads"}
+    assert set(scan) == {
+        "pages_read",
+        "links_seen",
+        "count_announced",
+        "rereads",
+        "ended",
+        "fallback_reason",
+    }
+    assert (scan["ended"], scan["fallback_reason"]) == ("fallback", "order")
     assert scan["count_announced"] == 400
     assert 0 < scan["links_seen"] < 400
     assert scan["rereads"] == 3

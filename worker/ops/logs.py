@@ -9,7 +9,10 @@ catalogue, with the fields each event carries (``run_id`` is bound to every even
 
     run.started            mode, policies, base_url, initiator
     scan.page              page, items, count (debug)
-    scan.finished          links, pages, count, page_size, rereads
+    scan.finished          links, pages, count, page_size, rereads, ended
+    scan.horizon           cutoff, lookahead: the scan will stop at the lifetime horizon
+    scan.horizon_fallback  reason (order, lifetime, suspect_page, repeats) and its evidence
+                           (page, link, ...): the scan reads the whole list instead
     scan.page_size         asked, echoed, served, using: the server serves fewer than asked
     scan.suspect_page      page, echoed_page, page_size, echoed, items, count: a page that
                            came back short (count says more follow) or echoing other paging

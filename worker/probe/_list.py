@@ -13,19 +13,18 @@ from typing import Any
 from jobs.links import Link, Status
 from worker.api.client import PAGE_SIZE_MAX
 from worker.probe._records import Evidence, Level, Verdict, unchecked
+from worker.settings import DEFAULT_MAX_LINK_LIFETIME
 from worker.settings.durations import format_duration
 from worker.sweep.list_checks import (
     ListOrder,
     count_drift,
     expected_last_page_items,
     is_suspect_page,
+    link_lifetime,
     list_order,
     tied_links,
 )
 from worker.sweep.scan import MAX_REREADS
-
-DEFAULT_MAX_LINK_LIFETIME = timedelta(hours=48)
-"""The longest lifetime the docs allow (``ttlMinutes`` 2880): what a lifetime horizon assumes."""
 
 
 def key_verdict(ev: Evidence) -> Verdict:
@@ -236,7 +235,7 @@ def lifetime_verdict(ev: Evidence) -> Verdict:
         if ev.first_page is None:
             return unchecked("lifetime")
         return Verdict("lifetime", Level.NOTE, "no links to see", "", "", {})
-    longest = max(link.expires_at - link.created_at for link in links)
+    longest = max(link_lifetime(link) for link in links)
     text = _hours(longest)
     horizon = _hours(DEFAULT_MAX_LINK_LIFETIME)
     evidence = f"expiresAt - createdAt over {len(links)} links read"

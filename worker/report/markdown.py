@@ -144,8 +144,17 @@ def _header(report: Report) -> Iterator[tuple[str, str]]:
                 f"{scan['links_seen']} distinct PENDING links seen of"
                 f" {scan['count_announced']} the server announced (pages read:"
                 f" {scan['pages_read']}, re-reads: {scan['rereads']})"
+                + _SCAN_ENDINGS.get(str(scan.get("ended")), "")
             ),
         )
+
+
+# How a scan ended, after its figures: a horizon scan reads a prefix, so its "seen" is short
+# of "announced" by design (``worker.sweep.horizon``).
+_SCAN_ENDINGS = {
+    "horizon": "; stopped at the lifetime horizon: the links past it expired before the run",
+    "fallback": "; read in full after the lifetime horizon failed a check",
+}
 
 
 def _policies(policies: Mapping[str, object]) -> Iterator[str]:

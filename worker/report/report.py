@@ -32,14 +32,15 @@ class RunStats:
     ``requests_by_class`` keys: "2xx", "3xx", "4xx", "5xx", "429" (counted apart from the
     other 4xx) and "no_answer" (resets, timeouts). ``scan`` is the run's last scan as
     ``worker.sweep.scan.ScanStats`` writes it (pages read, distinct links seen, the count the
-    server announced, re-reads); for an incomplete scan, the one that stopped the run.
+    server announced, re-reads, how it ``ended``); for an incomplete scan, the one that
+    stopped the run.
     """
 
     requests_by_class: Mapping[str, int]
     rate_limited: int
     retries: int
     duration_seconds: float
-    scan: Mapping[str, int] | None = None
+    scan: Mapping[str, int | str] | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         """The stats as JSON-ready data."""

@@ -15,7 +15,7 @@ directory.
 This module is the public face; the work is split by concept:
 
 - ``worker.settings._model``: ``Settings``, ``ENV_VARS`` and ``FLAG_FIELDS``;
-- ``worker.settings._sections``: its tables, ``[policies]`` to ``[logging]``, and ``[[orgs]]``;
+- ``worker.settings._sections``: its tables, ``[policies]`` to ``[scan]``, and ``[[orgs]]``;
 - ``worker.settings._values``: the value types and their checks (URLs, durations, names);
 - ``worker.settings._env``: the environment sources (variables, shard pair, org keys);
 - ``worker.settings._orgs``: ``[[orgs]]`` merged over the top level, ``OrgRun``;
@@ -45,8 +45,10 @@ from worker.settings._sections import (
     DEFAULT_EXPIRY_MARGIN,
     DEFAULT_FAILURE_MIN,
     DEFAULT_FAILURE_RATIO,
+    DEFAULT_HORIZON_MARGIN,
     DEFAULT_LOG_FORMAT,
     DEFAULT_LOG_LEVEL,
+    DEFAULT_MAX_LINK_LIFETIME,
     DEFAULT_RETRY_ATTEMPTS,
     DEFAULT_RETRY_INITIAL,
     DEFAULT_RETRY_MAXIMUM,
@@ -57,6 +59,7 @@ from worker.settings._sections import (
     PolicySettings,
     RetrySettings,
     SafetySettings,
+    ScanSettings,
     ScopeSettings,
 )
 from worker.settings._sources import load_settings
@@ -72,9 +75,11 @@ __all__ = [
     "DEFAULT_FAILURE_MIN",
     "DEFAULT_FAILURE_RATIO",
     "DEFAULT_GRACE_PERIOD",
+    "DEFAULT_HORIZON_MARGIN",
     "DEFAULT_LOG_FORMAT",
     "DEFAULT_LOG_LEVEL",
     "DEFAULT_MAX_CANCELLATIONS",
+    "DEFAULT_MAX_LINK_LIFETIME",
     "DEFAULT_METRICS_JOB",
     "DEFAULT_ORG_NAME",
     "DEFAULT_PASSES",
@@ -99,6 +104,7 @@ __all__ = [
     "PolicySettings",
     "RetrySettings",
     "SafetySettings",
+    "ScanSettings",
     "ScopeSettings",
     "Settings",
     "Shard",

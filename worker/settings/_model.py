@@ -35,6 +35,7 @@ from worker.settings._sections import (
     PolicySettings,
     RetrySettings,
     SafetySettings,
+    ScanSettings,
     ScopeSettings,
 )
 from worker.settings._values import (
@@ -146,6 +147,7 @@ class Settings(BaseSettings):
     retry: RetrySettings = Field(default_factory=RetrySettings)
     safety: SafetySettings = Field(default_factory=SafetySettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    scan: ScanSettings = Field(default_factory=ScanSettings)
     orgs: tuple[OrgSettings, ...] = ()
     org_name: OrgName = DEFAULT_ORG_NAME
 

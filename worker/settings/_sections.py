@@ -30,8 +30,10 @@ __all__ = [
     "DEFAULT_EXPIRY_MARGIN",
     "DEFAULT_FAILURE_MIN",
     "DEFAULT_FAILURE_RATIO",
+    "DEFAULT_HORIZON_MARGIN",
     "DEFAULT_LOG_FORMAT",
     "DEFAULT_LOG_LEVEL",
+    "DEFAULT_MAX_LINK_LIFETIME",
     "DEFAULT_RETRY_ATTEMPTS",
     "DEFAULT_RETRY_INITIAL",
     "DEFAULT_RETRY_MAXIMUM",
@@ -44,6 +46,7 @@ __all__ = [
     "PolicySettings",
     "RetrySettings",
     "SafetySettings",
+    "ScanSettings",
     "ScopeSettings",
 ]
 
@@ -57,6 +60,11 @@ DEFAULT_FAILURE_MIN = 20
 # Latency from our check to the server, and our clock against its clock: a cancel is not sent
 # once its link expires within this margin (at planning time and right before each attempt).
 DEFAULT_EXPIRY_MARGIN = timedelta(seconds=5)
+# The longest lifetime the docs allow (ttlMinutes 2880): no link created earlier than
+# max_link_lifetime before now can be unexpired, so a newest-first scan may stop there.
+DEFAULT_MAX_LINK_LIFETIME = timedelta(hours=48)
+# Between our clock and the server's createdAt, and for links made while the scan reads.
+DEFAULT_HORIZON_MARGIN = timedelta(hours=1)
 LogFormat = Literal["auto", "json", "console"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 DEFAULT_LOG_FORMAT: LogFormat = "auto"
@@ -160,3 +168,29 @@ class OrgSettings(_Section):
             return usable_key(value)
         except ValueError as exc:
             raise ValueError(f"{variable}: {exc} ({whose})") from None
+
+
+class ScanSettings(_Section):
+    """``[scan]``: whether a scan may stop at the lifetime horizon, and where that lies.
+
+    The horizon is ``now - max_link_lifetime - horizon_margin``; the scan stops there only
+    while the list shows itself newest first and no link outlives ``max_link_lifetime``.
+    """
+
+    horizon: bool = True
+    max_link_lifetime: Duration = DEFAULT_MAX_LINK_LIFETIME
+    horizon_margin: Duration = DEFAULT_HORIZON_MARGIN
+
+    @field_validator("max_link_lifetime")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("scan.max_link_lifetime must be a duration above zero")
+        return value
+
+    @field_validator("horizon_margin")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("scan.horizon_margin must not be negative")
+        return value

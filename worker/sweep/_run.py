@@ -141,6 +141,7 @@ class _Run:
             retry_policy=self.retry_policy,
             quota=self.quota,
             pace=self.pace,
+            clock=clock,
         )
         self.planner = Planner(
             settings=settings,

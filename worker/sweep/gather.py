@@ -7,8 +7,9 @@ for the report.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import anyio
 import structlog
@@ -17,6 +18,7 @@ from jobs.links import Link, Status
 from jobs.reasons import Reason
 from worker.api.client import HarmonyClient
 from worker.api.pace import Pace
+from worker.api.records import utc_now
 from worker.api.retry import RetryPolicy, RetryQuota, with_retries
 from worker.errors import ApiError, TransientApiError, Unreachable
 from worker.outcomes import Abort, Outcome
@@ -27,6 +29,7 @@ from worker.sweep._ledger import Ledger
 from worker.sweep._observer import SweepObserver
 from worker.sweep._silence import deadline_passed, network_failure, watch_silence
 from worker.sweep._taskgroups import collapse_errors
+from worker.sweep.horizon import Horizon
 from worker.sweep.policies import PolicySet
 from worker.sweep.scan import ScanIncomplete, ScanStats, scan_pending
 from worker.sweep.scanned import ScannedIds
@@ -48,6 +51,7 @@ class Gatherer:
     pace: Pace
     scanned: ScannedIds = field(default_factory=ScannedIds)
     scan_stats: ScanStats | None = None  # the latest scan's, for the report
+    clock: Callable[[], datetime] = utc_now
 
     async def gather(self, client: HarmonyClient, *, last_pass: bool) -> Sequence[Link] | None:
         """The links to plan over: a scan, or one GET per id for a manifest of ids alone.
@@ -70,6 +74,7 @@ class Gatherer:
                         policy=self.retry_policy,
                         budget=self.quota,
                         on_page=self.observer.scan_progress,
+                        horizon=self.horizon(),
                     )
                     result = scan.links
                     self.scan_stats = scan.stats
@@ -84,6 +89,18 @@ class Gatherer:
         # A scan's ids are distinct already; those of links looked up one by one are made so.
         self.scanned.add(ids if self.policies.needs_scan else set(ids), remember=not last_pass)
         return result
+
+    def horizon(self) -> Horizon | None:
+        """Where this pass's scan may stop: None when settings or a policy want every link.
+
+        Taken afresh for every pass, from the run's clock.
+        """
+        scan = self.settings.scan
+        if not (scan.horizon and self.policies.horizon_safe):
+            return None
+        return Horizon.at(
+            self.clock(), max_lifetime=scan.max_link_lifetime, margin=scan.horizon_margin
+        )
 
     async def look_up(self, client: HarmonyClient, ids: Sequence[str]) -> list[Link]:
         """GET each id not yet accounted for; report the gone and the final ones now.

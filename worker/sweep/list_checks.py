@@ -11,6 +11,7 @@ is what the scan will conclude.
 - Count agreement: a shortfall of distinct links against ``count`` no larger than the
   counts moved while the pages were read is drift; any suspect page rules drift out.
 - The order of the list: by ``createdAt`` (either way), by id, or none that shows.
+- A link's lifetime (``expiresAt - createdAt``), which the lifetime horizon relies on.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import enum
 import itertools
 from collections.abc import Sequence
+from datetime import timedelta
 
 from jobs.links import Link
 from worker.api.records import Page
@@ -92,3 +94,8 @@ def tied_links(links: Sequence[Link]) -> int:
     for link in links:
         seen[link.created_at] = seen.get(link.created_at, 0) + 1
     return sum(n for n in seen.values() if n > 1)
+
+
+def link_lifetime(link: Link) -> timedelta:
+    """How long ``link`` lives: ``expiresAt - createdAt`` (the docs allow at most 48h)."""
+    return link.expires_at - link.created_at

@@ -31,6 +31,12 @@ class PolicySet:
         return not (only_manifest and self.manifest is not None and self.manifest.ids_only)
 
     @property
+    def horizon_safe(self) -> bool:
+        """Whether every policy selects only unexpired links (no manifest): a scan may stop
+        at the lifetime horizon and plan the same."""
+        return self.manifest is None and all(policy.horizon_safe for policy in self.policies)
+
+    @property
     def manifest_ids(self) -> tuple[str, ...]:
         """The manifest's ids, sorted (empty without a manifest)."""
         return tuple(sorted(self.manifest.ids)) if self.manifest is not None else ()

@@ -16,7 +16,13 @@ the next pass finds them). A larger one, or any after a page that came back shor
 re-read of every page that keeps only ids not seen yet; after ``MAX_REREADS`` the scan ends
 as ``ScanIncomplete``, and nothing is cancelled.
 
-A little past ~300 lines: the walk, the re-reads and the stats are one algorithm, read top
+Given a ``Horizon`` (``worker.sweep.horizon``), the first walk reads the pages in order
+instead, a few at a time (``HORIZON_LOOKAHEAD``), and stops once it has read past the
+lifetime horizon while the list keeps newest first and no link outlives the maximum; when
+either breaks, the walk goes on as the full one (the pages read are kept, not re-read) and
+the count comparison applies as above.
+
+Past ~300 lines: the walk, the re-reads and the stats are one algorithm, read top
 to bottom; the paging rules it applies are in ``list_checks`` (shared with the probe).
 """
 
@@ -24,7 +30,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import anyio
@@ -36,6 +42,14 @@ from worker.api.records import Page
 from worker.api.retry import RetryPolicy, RetryQuota, with_retries
 from worker.errors import ApiError, SafetyAbort
 from worker.sweep._taskgroups import collapse_errors
+from worker.sweep.horizon import (
+    HORIZON_LOOKAHEAD,
+    Fallback,
+    FallbackReason,
+    Horizon,
+    HorizonWatch,
+    ScanEnd,
+)
 from worker.sweep.list_checks import count_drift, effective_page_size, is_suspect_page
 from worker.sweep.scanned import ScannedIds
 
@@ -56,15 +70,21 @@ class ScanStats:
     links_seen: int
     count_announced: int
     rereads: int
+    ended: ScanEnd = ScanEnd.FULL
+    fallback_reason: FallbackReason | None = None
 
-    def to_json_dict(self) -> dict[str, int]:
-        """The stats as the report's JSON."""
-        return {
+    def to_json_dict(self) -> dict[str, int | str]:
+        """The stats as the report's JSON; ``fallback_reason`` only when it fell back."""
+        stats: dict[str, int | str] = {
             "pages_read": self.pages_read,
             "links_seen": self.links_seen,
             "count_announced": self.count_announced,
             "rereads": self.rereads,
+            "ended": self.ended.value,
         }
+        if self.fallback_reason is not None:
+            stats["fallback_reason"] = self.fallback_reason.value
+        return stats
 
 
 class ScanIncomplete(SafetyAbort):
@@ -139,8 +159,13 @@ class _Scan:
         policy: RetryPolicy,
         budget: RetryQuota,
         on_page: OnPage | None,
+        horizon: Horizon | None = None,
     ) -> None:
         self.client = client
+        self.horizon = horizon
+        self.ended = ScanEnd.FULL
+        self.fallback_reason: FallbackReason | None = None
+        self._walk_ended = False  # a horizon walk reached the list's end
         self.policy = policy
         self.budget = budget
         self.on_page = on_page
@@ -157,6 +182,8 @@ class _Scan:
             links_seen=len(self.links),
             count_announced=self.walk.latest_count,
             rereads=self.rereads,
+            ended=self.ended,
+            fallback_reason=self.fallback_reason,
         )
 
     async def run(self) -> ScanResult:
@@ -170,7 +197,14 @@ class _Scan:
             raise
 
     async def _run(self) -> ScanResult:
-        self.walk = await self._read(keep=None)
+        if self.horizon is None:
+            self.walk = await self._read(keep=None)
+        else:
+            read = await self._walk_to_horizon(self.horizon)
+            if self.ended is ScanEnd.HORIZON:
+                return self._finish()
+            if self.ended is ScanEnd.FALLBACK:
+                self.walk = await self._read(keep=None, read=read)
         self.links = _one_per_id(self.walk.records)
         seen: ScannedIds | None = None
         while (short := self.walk.latest_count - len(self.links)) > self.walk.drift():
@@ -202,6 +236,9 @@ class _Scan:
             log.info(
                 "scan.drift", short=short, links_seen=len(self.links), count=self.walk.latest_count
             )
+        return self._finish()
+
+    def _finish(self) -> ScanResult:
         stats = self.stats()
         log.info(
             "scan.finished",
@@ -210,19 +247,104 @@ class _Scan:
             count=stats.count_announced,
             page_size=self.page_size,
             rereads=self.rereads,
+            ended=self.ended.value,
         )
         return ScanResult(
             links=self.links, pages=self.pages_read, count=stats.count_announced, stats=stats
         )
 
-    async def _read(self, *, keep: Callable[[str], bool] | None) -> _Walk:
-        """Walk every page once; ``keep`` filters the records by id (all kept without it)."""
-        walk = self.walk = _Walk(keep)
+    async def _walk_to_horizon(self, horizon: Horizon) -> dict[int, Page]:
+        """Read pages in order until past the horizon; sets ``ended``, returns the pages read.
+
+        ``HORIZON``: ``links`` holds the links down to the horizon. ``FULL``: the list ended
+        first, ``walk`` is a whole walk. ``FALLBACK``: the full walk is to go on from the
+        pages returned.
+        """
+        walk = self.walk = _Walk(None)
+        watch = HorizonWatch(horizon)
+        read: dict[int, Page] = {}
+        window = max(1, min(self.client.pace.concurrency, HORIZON_LOOKAHEAD))
+        log.info("scan.horizon", cutoff=horizon.cutoff.isoformat(), lookahead=window)
         first = await self._fetch(1)
+        self._learn_page_size(first)
+        batch, number = {1: first}, 1
+        while True:
+            for page_number in sorted(batch):
+                page = read[page_number] = batch[page_number]
+                if self.ended is not ScanEnd.FULL or self._walk_ended:  # fetched past the stop
+                    self.pages_read += 1
+                    continue
+                self._judge_page(walk, watch, page_number, page)
+                number = page_number + 1
+            if self.ended is not ScanEnd.FULL or self._walk_ended:
+                return read
+            if number > math.ceil(first.count / self.page_size) + MAX_EXTRA_PAGES:
+                raise ScanIncomplete(f"the list kept growing past {MAX_EXTRA_PAGES} extra pages")
+            # Never ahead past the last page that count announces: a list shorter than the
+            # horizon costs no page more than a full walk.
+            last = max(number, math.ceil(walk.latest_count / self.page_size))
+            batch = await self._fetch_pages(range(number, min(number + window, last + 1)))
+
+    def _judge_page(self, walk: _Walk, watch: HorizonWatch, number: int, page: Page) -> None:
+        """Take page ``number`` into a horizon walk; set ``ended`` when the walk stops here."""
+        suspect = walk.suspect_pages
+        self._absorb(walk, number, page, check_echo=number > 1)
+        problem = watch.judge(number, page.links)
+        if problem is None and walk.suspect_pages > suspect:
+            problem = Fallback(FallbackReason.SUSPECT_PAGE, {"page": number})
+        if problem is not None:
+            self._fall_back(problem)
+        elif watch.crossed:
+            self._horizon_reached(walk, number)
+        elif not page.links or number * self.page_size >= walk.latest_count:
+            self._walk_ended = True  # the whole list, all newer than the horizon: ended FULL
+
+    def _horizon_reached(self, walk: _Walk, last_page: int) -> None:
+        """Stop at the horizon, or fall back when the pages repeat links beyond drift."""
+        links = _one_per_id(walk.records)
+        short = len(walk.records) - len(links)
+        if short > walk.drift():
+            self._fall_back(
+                Fallback(
+                    FallbackReason.REPEATS,
+                    {"repeated": short, "drift": walk.drift(), "pages": last_page},
+                )
+            )
+            return
+        self.links = links
+        self.ended = ScanEnd.HORIZON
+
+    def _fall_back(self, problem: Fallback) -> None:
+        self.ended = ScanEnd.FALLBACK
+        self.fallback_reason = problem.reason
+        log.warning("scan.horizon_fallback", reason=problem.reason.value, **problem.evidence)
+
+    async def _fetch_pages(self, numbers: range) -> dict[int, Page]:
+        pages: dict[int, Page] = {}
+
+        async def fetch_into(page_number: int) -> None:
+            pages[page_number] = await self._fetch(page_number)
+
+        with collapse_errors():
+            async with anyio.create_task_group() as tg:
+                for page_number in numbers:
+                    tg.start_soon(fetch_into, page_number)
+        return pages
+
+    async def _read(
+        self, *, keep: Callable[[str], bool] | None, read: Mapping[int, Page] | None = None
+    ) -> _Walk:
+        """Walk every page once; ``keep`` filters the records by id (all kept without it).
+
+        Pages in ``read`` (a horizon walk's, page 1 among them) are taken as read already.
+        """
+        read = read or {}
+        walk = self.walk = _Walk(keep)
+        first = read.get(1) or await self._fetch(1)
         learning = not self.page_size_known
         if learning:
             self._learn_page_size(first)
-        self._absorb(walk, 1, first, check_echo=not learning)
+        self._absorb(walk, 1, first, check_echo=not learning and 1 not in read, fetched=not read)
         last_page = max(1, math.ceil(first.count / self.page_size))
 
         limiter = anyio.CapacityLimiter(max(1, self.client.pace.concurrency))
@@ -234,15 +356,19 @@ class _Scan:
         with collapse_errors():
             async with anyio.create_task_group() as tg:
                 for page_number in range(2, last_page + 1):
-                    tg.start_soon(fetch_into, page_number)
+                    if page_number in read:
+                        self._absorb(walk, page_number, read[page_number], fetched=False)
+                    else:
+                        tg.start_soon(fetch_into, page_number)
 
         # The count may have grown while we paged (new links): walk on while it says there is
         # more. Bounded, so that a server whose count keeps growing cannot keep us forever.
         for next_page in range(last_page + 1, last_page + 1 + MAX_EXTRA_PAGES):
             if (next_page - 1) * self.page_size >= walk.latest_count:
                 break
-            page = await self._fetch(next_page)
-            self._absorb(walk, next_page, page)
+            known = read.get(next_page)
+            page = known or await self._fetch(next_page)
+            self._absorb(walk, next_page, page, fetched=known is None)
             if not page.links:
                 break
         else:
@@ -265,8 +391,17 @@ class _Scan:
         self.page_size = size
         self.page_size_known = True
 
-    def _absorb(self, walk: _Walk, number: int, page: Page, *, check_echo: bool = True) -> None:
-        self.pages_read += 1
+    def _absorb(
+        self,
+        walk: _Walk,
+        number: int,
+        page: Page,
+        *,
+        check_echo: bool = True,
+        fetched: bool = True,
+    ) -> None:
+        if fetched:  # a horizon walk's page taken over by the full walk counts once
+            self.pages_read += 1
         walk.counts.append(page.count)
         served = len(page.links)
         if is_suspect_page(page, number, self.page_size, check_echo=check_echo):
@@ -299,9 +434,13 @@ async def scan_pending(
     policy: RetryPolicy,
     budget: RetryQuota,
     on_page: OnPage | None = None,
+    horizon: Horizon | None = None,
 ) -> ScanResult:
-    """Read every PENDING link; raises ``ScanIncomplete`` or ``AuthError``."""
-    return await _Scan(client, policy, budget, on_page).run()
+    """Read every PENDING link, or down to ``horizon`` when it provably may.
+
+    Raises ``ScanIncomplete`` or ``AuthError``.
+    """
+    return await _Scan(client, policy, budget, on_page, horizon).run()
 
 
 def _unseen_by(known: ScannedIds) -> Callable[[str], bool]:
