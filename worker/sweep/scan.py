@@ -317,7 +317,9 @@ class _Scan:
     def _fall_back(self, problem: Fallback) -> None:
         self.ended = ScanEnd.FALLBACK
         self.fallback_reason = problem.reason
-        log.warning("scan.horizon_fallback", reason=problem.reason.value, **problem.evidence)
+        # Info, not a warning: the full scan that follows is the safe default and needs no
+        # one at a terminal; the report's stats.scan and `probe` say why, for who asks.
+        log.info("scan.horizon_fallback", reason=problem.reason.value, **problem.evidence)
 
     async def _fetch_pages(self, numbers: range) -> dict[int, Page]:
         pages: dict[int, Page] = {}
@@ -385,7 +387,9 @@ class _Scan:
         asked, served = self.page_size, len(first.links)
         size = effective_page_size(asked, first)
         if size != asked:
-            log.warning(
+            # Info: the docs let a server serve fewer than asked, and paging by it is all it
+            # takes; nobody at a terminal need act on it (``probe`` reports it as a note).
+            log.info(
                 "scan.page_size", asked=asked, echoed=first.page_size, served=served, using=size
             )
         self.page_size = size
