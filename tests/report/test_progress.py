@@ -103,6 +103,30 @@ def test_the_plan_table_lists_items_up_to_the_limit() -> None:
     assert "will cancel" in text  # a plan row reads as what will happen
 
 
+@pytest.mark.parametrize(
+    ("outcome", "outcome_shown"),
+    [(Outcome.NOT_ATTEMPTED, False), (Outcome.WOULD_CANCEL, False), (Outcome.FAILED, True)],
+)
+def test_at_80_columns_a_plan_row_keeps_its_reasons_whole(
+    outcome: Outcome, outcome_shown: bool
+) -> None:
+    items = (
+        make_item(1, outcome, external_id="ORD-100186"),
+        make_item(2, external_id="ORD-100311"),
+    )
+    console = Console(file=io.StringIO(), width=80)
+
+    console.print(plan_table(items, width=80))
+
+    text = _text(console)
+    assert uid(1)[:8] in text
+    assert uid(1) not in text  # ids cut to 8 characters, as git shortens hashes
+    # Every row of a plan will be cancelled, and its title says so: no column for it, and
+    # the reasons keep their room (not folded into "expirin / g_withi / n").
+    assert ("outcome" in text) is outcome_shown
+    assert ("expiring_within" in text) is not outcome_shown
+
+
 def test_the_plan_table_shows_untrusted_text_as_it_is() -> None:
     items = (
         make_item(1, external_id="[bold red]boom[/]"),

@@ -211,9 +211,11 @@ def plan_table(items: Sequence[ReportItem], *, limit: int = 50, width: int = 200
 
     Below 120 columns (``width``, the console's) ids are cut to 8 characters, as git
     shortens hashes: rich cannot shrink an unbreakable column gracefully, and the report
-    has them whole.
+    has them whole. There too, a plan whose every row will be cancelled leaves out the
+    outcome column (its title says so), so that the reasons keep room to be read at 80.
     """
     compact = width < 120
+    outcome_column = not compact or any(item.outcome not in _PLANNED for item in items)
     table = Table(title=f"Plan: {len(items)} links", title_justify="left")
     # The figures a reader checks never wrap; free text folds into what width is left.
     table.add_column("id", no_wrap=True)
@@ -221,17 +223,20 @@ def plan_table(items: Sequence[ReportItem], *, limit: int = 50, width: int = 200
     table.add_column("amount", justify="right", no_wrap=True)
     table.add_column("expires (UTC)", no_wrap=True)
     table.add_column("reasons", overflow="fold")
-    table.add_column("outcome", no_wrap=True)
+    if outcome_column:
+        table.add_column("outcome", no_wrap=True)
     for item in items[:limit]:
         amount = "" if item.amount is None else money(item.amount)
-        table.add_row(
+        cells: list[Text | str] = [
             _shown(item.id[:8] if compact else item.id),
             _shown(item.external_id or ""),
             _shown(f"{amount} {item.currency or ''}".strip()),
             "" if item.expires_at is None else f"{item.expires_at:%Y-%m-%d %H:%M}",
             Text("\n").join(_shown(str(reason)) for reason in item.reasons),
-            _outcome_cell(item.outcome),
-        )
+        ]
+        if outcome_column:
+            cells.append(_outcome_cell(item.outcome))
+        table.add_row(*cells)
     if len(items) > limit:
         table.caption = (
             f"{len(items) - limit} more not shown: --show N lists more, --report FILE every link"
