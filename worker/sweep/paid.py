@@ -1,0 +1,160 @@
+"""Paid: read the organization's CONFIRMED links back to a lookback, for ``paid_sibling``.
+
+Each pass that plans with ``paid_siblings`` on reads ``status=CONFIRMED`` one page at a time,
+through the run's client (so its pace), retry policy and retry quota, with the page size page
+1 shows (``list_checks.effective_page_size``), and feeds every page to a ``jobs.PaidLedger``
+that keeps only what the live PENDING links' externalIds need (and the orders paid twice).
+
+Where it stops: links created before ``since`` (now less ``paid_lookback``) are not wanted.
+When every page read so far came back newest first (``createdAt`` non-increasing within
+and across pages), the first link older than ``since`` proves that the rest are older too:
+the read stops there (``ended = "horizon"``). Neither the order nor anything else lets it
+stop otherwise: the moment a page breaks the order the read goes on to the last page
+(``ended = "fallback"``, and a ``paid.fallback`` event says why); a list that never reached
+the horizon ends ``"full"``. The same check as issue 12's lifetime horizon for the PENDING
+scan (``worker.sweep.scan``); kept apart here, small, so that both can later share one
+horizon mechanism.
+
+Pages are read one after another: the horizon can only be judged page by page, and a
+read past it would cost pages for nothing. Offsets can shift while customers pay (a new
+CONFIRMED link enters at the top of a newest-first list): a link then shows twice, which
+the ledger takes once; a link missed that way only means a sibling not selected this pass.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import structlog
+
+from jobs import PaidLedger
+from jobs.links import Link, Status
+from worker.api.client import PAGE_SIZE_MAX, HarmonyClient
+from worker.api.records import Page
+from worker.api.retry import RetryPolicy, RetryQuota, with_retries
+from worker.errors import ApiError, SafetyAbort
+from worker.sweep.list_checks import effective_page_size, is_suspect_page
+
+log = structlog.get_logger("worker.sweep.paid")
+
+MAX_EXTRA_PAGES = 100
+"""Pages read past page 1's estimate while ``count`` grows during the read, at most."""
+
+Ended = Literal["horizon", "full", "fallback"]
+
+
+class PaidReadIncomplete(SafetyAbort):
+    """A page of CONFIRMED links could not be read: ``paid_sibling`` selects nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class PaidReadStats:
+    """How one read of CONFIRMED links went: the report's ``stats.paid_scan``."""
+
+    pages_read: int
+    links_seen: int
+    count_announced: int
+    ended: Ended
+
+    def to_json_dict(self) -> dict[str, object]:
+        """The stats as the report's JSON."""
+        return {
+            "complete": True,
+            "ended": self.ended,
+            "pages_read": self.pages_read,
+            "links_seen": self.links_seen,
+            "count_announced": self.count_announced,
+        }
+
+
+class _Horizon:
+    """Whether the links read so far prove that every later one is older than ``since``."""
+
+    def __init__(self, since: datetime) -> None:
+        self.since = since
+        self.ordered = True  # newest first on every page so far, and across them
+        self.previous: datetime | None = None
+        self.broken_at: int | None = None
+
+    def passed(self, number: int, links: tuple[Link, ...]) -> bool:
+        """Take in a page; True when it reached past ``since`` in a verified order."""
+        if not self.ordered:
+            return False
+        previous = self.previous
+        for link in links:
+            if previous is not None and link.created_at > previous:
+                self.ordered, self.broken_at = False, number
+                log.warning(
+                    "paid.fallback",
+                    reason="not_newest_first",
+                    page=number,
+                    detail="createdAt rose: the list is not newest first, so all of it is read",
+                )
+                return False
+            previous = link.created_at
+        self.previous = previous
+        return previous is not None and previous < self.since
+
+
+async def read_confirmed(
+    client: HarmonyClient,
+    ledger: PaidLedger,
+    *,
+    since: datetime,
+    policy: RetryPolicy,
+    budget: RetryQuota,
+) -> PaidReadStats:
+    """Feed ``ledger`` the CONFIRMED links back to ``since``; ``PaidReadIncomplete`` if cut.
+
+    ``AuthError`` propagates: a refused key ends the run, not only this policy.
+    """
+    horizon = _Horizon(since)
+    first = await _fetch(client, 1, PAGE_SIZE_MAX, policy, budget)
+    page_size = effective_page_size(PAGE_SIZE_MAX, first)
+    pages, seen, count = 1, len(first.links), first.count
+    ledger.add(first.links)
+    ended: Ended = "full"
+    if horizon.passed(1, first.links):
+        ended = "horizon"
+    else:
+        last_page = max(1, math.ceil(first.count / page_size)) + MAX_EXTRA_PAGES
+        number = 2
+        while (number - 1) * page_size < count:
+            if number > last_page:
+                raise PaidReadIncomplete(
+                    f"the CONFIRMED list kept growing past {MAX_EXTRA_PAGES} extra pages"
+                )
+            page = await _fetch(client, number, page_size, policy, budget)
+            pages, seen, count = pages + 1, seen + len(page.links), page.count
+            if is_suspect_page(page, number, page_size):
+                log.warning(
+                    "paid.suspect_page", page=number, items=len(page.links), count=page.count
+                )
+            ledger.add(page.links)
+            if horizon.passed(number, page.links):
+                ended = "horizon"
+                break
+            if not page.links:
+                break
+            number += 1
+        if ended == "full" and horizon.broken_at is not None:
+            ended = "fallback"
+    stats = PaidReadStats(pages_read=pages, links_seen=seen, count_announced=count, ended=ended)
+    log.info("paid.read", **stats.to_json_dict())
+    return stats
+
+
+async def _fetch(
+    client: HarmonyClient, number: int, page_size: int, policy: RetryPolicy, budget: RetryQuota
+) -> Page:
+    try:
+        return await with_retries(
+            lambda: client.list_page(number, page_size=page_size, status=Status.CONFIRMED),
+            policy,
+            budget,
+        )
+    except ApiError as exc:
+        raise PaidReadIncomplete(f"page {number} of CONFIRMED links: {exc}") from exc
