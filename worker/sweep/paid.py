@@ -18,12 +18,18 @@ horizon mechanism.
 Pages are read one after another: the horizon can only be judged page by page, and a
 read past it would cost pages for nothing. Offsets can shift while customers pay (a new
 CONFIRMED link enters at the top of a newest-first list): a link then shows twice, which
-the ledger takes once; a link missed that way only means a sibling not selected this pass.
+the ledger takes once. A read to the last page must add up: distinct links seen short of
+the latest ``count`` by more than the counts moved (``list_checks.count_drift``) means the
+pages did not cover the list (an order that changes between requests): the read is
+incomplete, as when a page cannot be had. A read stopped at the horizon cannot be checked
+that way (``count`` is every CONFIRMED link, not those since the lookback); it relies on the
+verified order instead.
 """
 
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -36,7 +42,7 @@ from worker.api.client import PAGE_SIZE_MAX, HarmonyClient
 from worker.api.records import Page
 from worker.api.retry import RetryPolicy, RetryQuota, with_retries
 from worker.errors import ApiError, SafetyAbort
-from worker.sweep.list_checks import effective_page_size, is_suspect_page
+from worker.sweep.list_checks import count_drift, effective_page_size, is_suspect_page
 
 log = structlog.get_logger("worker.sweep.paid")
 
@@ -114,7 +120,9 @@ async def read_confirmed(
     horizon = _Horizon(since)
     first = await _fetch(client, 1, PAGE_SIZE_MAX, policy, budget)
     page_size = effective_page_size(PAGE_SIZE_MAX, first)
-    pages, seen, count = 1, len(first.links), first.count
+    ids = _IdTally()
+    counts, suspect = [first.count], 0
+    ids.add(first.links)
     ledger.add(first.links)
     ended: Ended = "full"
     if horizon.passed(1, first.links):
@@ -122,17 +130,19 @@ async def read_confirmed(
     else:
         last_page = max(1, math.ceil(first.count / page_size)) + MAX_EXTRA_PAGES
         number = 2
-        while (number - 1) * page_size < count:
+        while (number - 1) * page_size < counts[-1]:
             if number > last_page:
                 raise PaidReadIncomplete(
                     f"the CONFIRMED list kept growing past {MAX_EXTRA_PAGES} extra pages"
                 )
             page = await _fetch(client, number, page_size, policy, budget)
-            pages, seen, count = pages + 1, seen + len(page.links), page.count
+            counts.append(page.count)
             if is_suspect_page(page, number, page_size):
+                suspect += 1
                 log.warning(
                     "paid.suspect_page", page=number, items=len(page.links), count=page.count
                 )
+            ids.add(page.links)
             ledger.add(page.links)
             if horizon.passed(number, page.links):
                 ended = "horizon"
@@ -142,9 +152,37 @@ async def read_confirmed(
             number += 1
         if ended == "full" and horizon.broken_at is not None:
             ended = "fallback"
-    stats = PaidReadStats(pages_read=pages, links_seen=seen, count_announced=count, ended=ended)
+    distinct = ids.distinct()
+    if ended != "horizon":
+        short = counts[-1] - distinct
+        if short > count_drift(counts, suspect_pages=suspect):
+            raise PaidReadIncomplete(
+                f"the CONFIRMED links read ({distinct} distinct) fall {short} short of the"
+                f" {counts[-1]} the server announced: the pages did not cover the list"
+            )
+    stats = PaidReadStats(
+        pages_read=len(counts), links_seen=distinct, count_announced=counts[-1], ended=ended
+    )
     log.info("paid.read", **stats.to_json_dict())
     return stats
+
+
+class _IdTally:
+    """Distinct ids among the links read, from the UUIDs' high 64 bits: 8 bytes a link.
+
+    Two UUID4s share their high 64 bits (58 random) with odds ~1e-7 among a million: a
+    shortfall of one then, which only turns a full read into an incomplete one (the safe
+    side). A ``set`` of id strings would hold ~130 bytes a link for the whole read.
+    """
+
+    def __init__(self) -> None:
+        self._highs: array[int] = array("Q")
+
+    def add(self, links: tuple[Link, ...]) -> None:
+        self._highs.extend(int(link.id.replace("-", "")[:16], 16) for link in links)
+
+    def distinct(self) -> int:
+        return len(set(self._highs))
 
 
 async def _fetch(
