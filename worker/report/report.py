@@ -78,7 +78,8 @@ class Report:
 
     ``paid_twice`` is, with ``paid_siblings`` on, every order (externalId) found with two
     or more CONFIRMED links inside the lookback, races the sweep lost included, sorted by
-    externalId; ``None`` (no key in the JSON) when the policy was off. Each link shows
+    externalId; ``None`` (no key in the JSON) when the policy was off or no read of the
+    paid links completed. Each link shows
     ``id``, ``amount``, ``currency`` and ``createdAt``: the list's records carry no
     ``updatedAt`` the policies keep (``jobs.Link`` has none).
     """

@@ -205,7 +205,8 @@ class _Run:
             paid_scan=self.ledger.paid_scan,
         )
         paid_twice = None
-        if self.policies.paid_lookback is not None:
+        # Only a run that read the paid links knows: one whose reads all failed says nothing.
+        if self.ledger.confirmed is not None or self.ledger.paid_twice:
             paid_twice = tuple(group for _, group in sorted(self.ledger.paid_twice.items()))
         report = Report(
             run_id=self.run_id,
