@@ -11,9 +11,10 @@ and across pages), the first link older than ``since`` proves that the rest are 
 the read stops there (``ended = "horizon"``). Neither the order nor anything else lets it
 stop otherwise: the moment a page breaks the order the read goes on to the last page
 (``ended = "fallback"``, and a ``paid.fallback`` event says why); a list that never reached
-the horizon ends ``"full"``. The same check as issue 12's lifetime horizon for the PENDING
-scan (``worker.sweep.scan``); kept apart here, small, so that both can later share one
-horizon mechanism.
+the horizon ends ``"full"``. The order is judged by the PENDING scan's own
+``worker.sweep.horizon.HorizonWatch``, with ``since`` as its cutoff and no lifetime limit
+(how long a paid link was meant to live says nothing about when it was paid); the paging
+loop stays here, small, until the scan's and this one can share one walk.
 
 Pages are read one after another: the horizon can only be judged page by page, and a
 read past it would cost pages for nothing. Offsets can shift while customers pay (a new
@@ -31,7 +32,7 @@ from __future__ import annotations
 import math
 from array import array
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 import structlog
@@ -42,6 +43,7 @@ from worker.api.client import PAGE_SIZE_MAX, HarmonyClient
 from worker.api.records import Page
 from worker.api.retry import RetryPolicy, RetryQuota, with_retries
 from worker.errors import ApiError, SafetyAbort
+from worker.sweep.horizon import Horizon, HorizonWatch
 from worker.sweep.list_checks import count_drift, effective_page_size, is_suspect_page
 
 log = structlog.get_logger("worker.sweep.paid")
@@ -76,35 +78,6 @@ class PaidReadStats:
         }
 
 
-class _Horizon:
-    """Whether the links read so far prove that every later one is older than ``since``."""
-
-    def __init__(self, since: datetime) -> None:
-        self.since = since
-        self.ordered = True  # newest first on every page so far, and across them
-        self.previous: datetime | None = None
-        self.broken_at: int | None = None
-
-    def passed(self, number: int, links: tuple[Link, ...]) -> bool:
-        """Take in a page; True when it reached past ``since`` in a verified order."""
-        if not self.ordered:
-            return False
-        previous = self.previous
-        for link in links:
-            if previous is not None and link.created_at > previous:
-                self.ordered, self.broken_at = False, number
-                log.warning(
-                    "paid.fallback",
-                    reason="not_newest_first",
-                    page=number,
-                    detail="createdAt rose: the list is not newest first, so all of it is read",
-                )
-                return False
-            previous = link.created_at
-        self.previous = previous
-        return previous is not None and previous < self.since
-
-
 async def read_confirmed(
     client: HarmonyClient,
     ledger: PaidLedger,
@@ -117,7 +90,7 @@ async def read_confirmed(
 
     ``AuthError`` propagates: a refused key ends the run, not only this policy.
     """
-    horizon = _Horizon(since)
+    horizon = _OrderedSince(since)
     first = await _fetch(client, 1, PAGE_SIZE_MAX, policy, budget)
     page_size = effective_page_size(PAGE_SIZE_MAX, first)
     ids = _IdTally()
@@ -165,6 +138,30 @@ async def read_confirmed(
     )
     log.info("paid.read", **stats.to_json_dict())
     return stats
+
+
+class _OrderedSince:
+    """Whether the pages read so far, in order, prove that every later link is older."""
+
+    def __init__(self, since: datetime) -> None:
+        self.watch: HorizonWatch | None = HorizonWatch(Horizon(since, timedelta.max))
+        self.broken_at: int | None = None
+
+    def passed(self, number: int, links: tuple[Link, ...]) -> bool:
+        """Take in page ``number``; True once it reached past ``since`` in a verified order."""
+        if self.watch is None:
+            return False
+        fallback = self.watch.judge(number, links)
+        if fallback is not None:
+            self.watch, self.broken_at = None, number
+            log.warning(
+                "paid.fallback",
+                reason="not_newest_first",
+                detail="createdAt rose: the list is not newest first, so all of it is read",
+                **fallback.evidence,
+            )
+            return False
+        return self.watch.crossed
 
 
 class _IdTally:
