@@ -154,7 +154,8 @@ class _OrderedSince:
         fallback = self.watch.judge(number, links)
         if fallback is not None:
             self.watch, self.broken_at = None, number
-            log.warning(
+            # Info, as the scan's horizon fallback: more pages, nothing for a person to do.
+            log.info(
                 "paid.fallback",
                 reason="not_newest_first",
                 detail="createdAt rose: the list is not newest first, so all of it is read",
