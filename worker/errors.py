@@ -10,8 +10,10 @@
     │   │                      does not exist, the scan deadline passed)
     │   └── MalformedResponse  give up: a body that does not match the documented shape
     ├── SafetyAbort            the run stopped itself before doing harm (exit 4)
-    │   └── ScanIncomplete     (worker.sweep) the links could not all be read, or do not add
-    │                          up to the count the server announced
+    │   ├── ScanIncomplete     (worker.sweep) the links could not all be read, or do not add
+    │   │                      up to the count the server announced
+    │   └── PaidReadIncomplete (worker.sweep.paid) the CONFIRMED links could not all be
+    │                          read: caught in the run, paid_sibling selects nothing
     ├── ConfigError            a local input cannot be used: settings, flags, a manifest, a
     │                          report, audit-log or lock path; nothing sent (exit 2)
     └── AlreadyRunning         another run holds the lock file; nothing sent (exit 5)

@@ -84,6 +84,7 @@ def _unit_tests(rules: dict[str, Any]) -> dict[str, Any]:
         *_organization("failing", succeeds=False, exit_code=1),
         *_organization("declined", succeeds=False, exit_code=4, aborted="declined"),
         *_organization("throttled", answers_429=20),
+        *_organization("refunds", paid_twice=2),
     ]
     nothing = [{"series": 'up{job="pushgateway"}', "values": f"1x{SAMPLES - 1}"}]
     return {
@@ -102,6 +103,7 @@ def _unit_tests(rules: dict[str, Any]) -> dict[str, Any]:
                     fires("HarmonySweeperFailed", "1h", "failing"),
                     fires("HarmonySweeperAborted", "1h", "declined", reason="declined"),
                     fires("HarmonySweeperRateLimited", "1h", "throttled"),
+                    fires("HarmonySweeperPaidTwice", "1h", "refunds"),
                     fires("HarmonySweeperNotReporting", "72h"),
                 ],
             },
@@ -136,6 +138,7 @@ def _organization(
     exit_code: int = 0,
     aborted: str | None = None,
     answers_429: int = 0,
+    paid_twice: int = 0,
 ) -> list[dict[str, str]]:
     """What daily pushes for one organization leave on the gateway, hour by hour."""
 
@@ -154,6 +157,7 @@ def _organization(
         series("requests", _flat(100 - answers_429), status_class="2xx"),
         series("requests", _flat(answers_429), status_class="429"),
         series("rate_limited_requests", _flat(answers_429)),
+        series("paid_twice", _flat(paid_twice)),
     ]
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from jobs import Link, PaidTwice, Status
 from tests.metrics.factories import FINISHED_AT, make_report, make_stats
 from tests.metrics.pushgateway import Pushgateway, Series
 from worker.__about__ import __version__
@@ -162,3 +165,33 @@ def test_a_gateway_behind_a_path_prefix(pushgateway_binary: str, tmp_path: Path)
         assert pushed is True
         series = gateway.series(job=JOB, organization=ORG)
         assert series[_key("links", outcome="cancelled")] == 1
+
+
+def test_the_orders_paid_twice_are_pushed_only_by_a_run_that_read_the_paid_links(
+    pushgateway: Pushgateway,
+) -> None:
+    paid = _paid_twice_group()
+    report = dataclasses.replace(make_report({}), paid_twice=(paid, paid))
+    assert _push(pushgateway.url, report, ExitCode.OK) is True
+    assert pushgateway.series(job=JOB, organization=ORG)[_key("paid_twice")] == 2
+
+    # A later run without paid_siblings knows nothing of it: the last value stays.
+    assert _push(pushgateway.url, make_report({}), ExitCode.OK, at=LATER) is True
+    assert pushgateway.series(job=JOB, organization=ORG)[_key("paid_twice")] == 2
+
+
+def _paid_twice_group() -> PaidTwice:
+    made = datetime(2026, 1, 8, 12, 0, tzinfo=UTC)
+    links = tuple(
+        Link(
+            id=f"00000000-0000-4000-8000-00000000000{n}",
+            status=Status.CONFIRMED,
+            external_id="ORD-1",
+            amount="10.00",
+            currency="MXN",
+            created_at=made,
+            expires_at=made + timedelta(hours=1),
+        )
+        for n in (1, 2)
+    )
+    return PaidTwice("ORD-1", links)

@@ -31,16 +31,16 @@ def _reports() -> tuple[OrgReport, ...]:
 
 EXPECTED_CSV = (
     "organization,id,externalId,amount,currency,expiresAt,createdAt,reasons,outcome,"
-    "http_status,attempts,message,keptLinkId\r\n"
+    "http_status,attempts,message,keptLinkId,paidLinkId\r\n"
     f"acme-mx,{uid(1)},order-1,100.00,MXN,2026-01-09T11:30:00Z,2026-01-07T11:30:00Z,"
-    "expiring_within,cancelled,200,1,,\r\n"
+    "expiring_within,cancelled,200,1,,,\r\n"
     f"acme-mx,{uid(2)},order-2,1000,MXN,2026-01-09T11:30:00Z,2026-01-07T11:30:00Z,"
-    "expiring_within;duplicate,conflict,400,1,refused (400): the customer paid first (CONFIRMED),"
+    "expiring_within;duplicate,conflict,400,1,refused (400): the customer paid first (CONFIRMED),,"
     "\r\n"
     f"acme-mx,{uid(3)},,100.00,USD,2026-01-09T11:30:00Z,2026-01-07T11:30:00Z,"
-    "expiring_within,not_found,404,1,,\r\n"
+    "expiring_within,not_found,404,1,,,\r\n"
     f'"globex, s.a.",{uid(9)},"\'=cmd|""a, b""",100.00,\'-MXN,2026-01-09T11:30:00Z,'
-    '2026-01-07T11:30:00Z,expiring_within,failed,503,2,"line one\r\nline ""two"", end",\r\n'
+    '2026-01-07T11:30:00Z,expiring_within,failed,503,2,"line one\r\nline ""two"", end",,\r\n'
 )
 
 

@@ -85,6 +85,7 @@ def test_item_json_uses_the_contract_keys_and_text_for_money() -> None:
         "attempts": 1,
         "message": "refused",
         "keptLinkId": None,  # added by issue 11: set for a duplicate's row
+        "paidLinkId": None,  # added by issue 13: set for a paid sibling's row
     }
     assert tuple(item.to_json_dict()) == ITEM_KEYS
 

@@ -37,6 +37,7 @@ CONTRACT_ITEM_KEYS = [
     "attempts",
     "message",
     "keptLinkId",  # added by issue 11, at the end
+    "paidLinkId",  # added by issue 13, at the end
 ]
 
 # (id, outcome, amount) per item, read back from each format by its own means; the amount

@@ -109,6 +109,13 @@ cli.add_command(sandbox_command, "sandbox")
     "--created-before", metavar="ISO8601", help="Cancel links created before this instant."
 )
 @click.option(
+    "--paid-siblings",
+    is_flag=True,
+    default=None,
+    help="Cancel the live PENDING links of an order (externalId) already paid (CONFIRMED "
+    "within [policies] paid_lookback, 30d by default); report the orders paid twice.",
+)
+@click.option(
     "--manifest",
     metavar="FILE",
     help="Cancel the links a CSV/JSONL file or an approved dry-run JSON report lists.",

@@ -29,7 +29,11 @@ DEMO_KNOBS = {
     "race_rate": 0.05,
     "pay_rate": 2.0,
 }
-DEMO_POLICIES: dict[str, Any] = {"expiring_within": "2h", "duplicates": True}
+DEMO_POLICIES: dict[str, Any] = {
+    "expiring_within": "2h",
+    "duplicates": True,
+    "paid_siblings": True,
+}
 
 
 async def run_demo(console: Console, *, reports: Path, links: int = DEMO_LINKS) -> Report:
@@ -40,8 +44,9 @@ async def run_demo(console: Console, *, reports: Path, links: int = DEMO_LINKS) 
             f"Sandbox API at {server.base_url}/api, {links} seeded links across 3 organizations.\n"
             f"It allows {DEMO_KNOBS['rate_limit']} requests/s, answers in "
             f"{DEMO_KNOBS['latency_ms']}±{DEMO_KNOBS['latency_jitter_ms']} ms, and customers "
-            "keep paying links meanwhile. Policies: links expiring within 2 h, and all but "
-            "the newest link of each duplicated order.\n"
+            "keep paying links meanwhile. Policies: links expiring within 2 h, all but "
+            "the newest link of each duplicated order, and the live links of orders "
+            "already paid.\n"
         )
         environ = {"HARMONY_API_KEY": server.api_key, "HARMONY_BASE_URL": server.base_url}
         dry = load_settings(

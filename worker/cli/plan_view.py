@@ -64,6 +64,10 @@ def policy_words(reason: str, described: Mapping[str, object]) -> str:
         return "duplicates of an externalId (the newest kept)"
     if reason == "created_before":
         return f"created before {value}"
+    if reason in ("paid_sibling", "paid_siblings"):
+        lookback = value.get("lookback") if isinstance(value, Mapping) else None
+        paid = f" (paid within {lookback})" if lookback else ""
+        return f"other live links of an order already paid{paid}"
     if reason == "manifest" and isinstance(value, Mapping):
         return f"listed in {value.get('file')}"
     return reason

@@ -256,6 +256,13 @@ def summary_table(report: Report) -> Table:
         outcome = _OUTCOMES.get(key)
         style = _OUTCOME_STYLES.get(outcome, "") if outcome is not None and counts[key] else ""
         table.add_row(key, Text(str(counts[key]), style=style))
+    if report.paid_twice is not None:
+        # A line for finance: orders customers paid twice, to refund (the report lists them).
+        twice = len(report.paid_twice)
+        table.add_row("orders paid twice", Text(str(twice), style="bold yellow" if twice else ""))
+    paid_scan = None if report.stats is None else report.stats.paid_scan
+    if paid_scan is not None and not paid_scan.get("complete"):
+        table.add_row("paid links", _shown(f"not all read: {paid_scan.get('error')}"))
     if report.aborted is not None:
         table.rows[-1].end_section = True
         table.add_row("stopped early", Text(str(report.aborted), style="bold red"))

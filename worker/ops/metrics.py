@@ -187,6 +187,12 @@ def _registry(*, report: Report, stats: RunStats, exit_code: int, now: float) ->
     for status_class in _with_extra(STATUS_CLASSES, stats.requests_by_class):
         requests.labels(status_class=status_class).set(stats.requests_by_class.get(status_class, 0))
     gauge("rate_limited_requests", "Requests of the last run answered 429.").set(stats.rate_limited)
+    if report.paid_twice is not None:
+        # Only when paid_siblings read the paid links: a run that did not look knows nothing,
+        # and must not overwrite what the last run that looked found (a POST keeps it).
+        gauge(
+            "paid_twice", "Orders with two or more CONFIRMED links, last run that read them."
+        ).set(len(report.paid_twice))
     gauge("retries", "Retries the last run made.").set(stats.retries)
 
     aborted = gauge("aborted", "1 for the reason the last run stopped early, else 0.", ["reason"])

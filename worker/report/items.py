@@ -32,6 +32,7 @@ ITEM_KEYS: tuple[str, ...] = (
     "attempts",
     "message",
     "keptLinkId",
+    "paidLinkId",
 )
 
 
@@ -45,7 +46,8 @@ class ReportItem:
     run knows nothing but the id (a manifest id the API no longer shows); JSON has ``null``.
     ``attempts`` counts the cancel requests sent (0 for a dry run or a link never sent one);
     ``http_status`` is the last cancel response's status, ``None`` when none came.
-    ``kept_link`` is, for a duplicate, the id of the link kept for its externalId.
+    ``kept_link`` is, for a duplicate, the id of the link kept for its externalId;
+    ``paid_link``, for a link ``paid_sibling`` selected, the id of its order's paid link.
     """
 
     id: str
@@ -60,6 +62,7 @@ class ReportItem:
     attempts: int
     message: str | None
     kept_link: str | None = None
+    paid_link: str | None = None
 
     def to_json_dict(self, keys: Sequence[str] = ITEM_KEYS) -> dict[str, Any]:
         """The item as the report's JSON, keys in ``ITEM_KEYS`` order, or only ``keys``.
@@ -83,6 +86,7 @@ _ITEM_JSON: dict[str, Callable[[ReportItem], Any]] = {
     "attempts": lambda item: item.attempts,
     "message": lambda item: item.message,
     "keptLinkId": lambda item: item.kept_link,
+    "paidLinkId": lambda item: item.paid_link,
 }
 
 

@@ -3,8 +3,9 @@
 A header (environment and host, organization, run id, initiator, version, mode, times, exit
 code, why it stopped), the policies in words, the counts by outcome with the difference
 between planned and cancelled said in a sentence, amounts per outcome and currency with
-totals, then every item. Amounts are shown to two decimals with thousands separators and
-right-aligned; currencies are never added together. Times read ``2026-12-03 12:26 UTC``.
+totals, then every item, then (with ``paid_siblings`` on) the orders paid twice. Amounts
+are shown to two decimals with thousands separators and right-aligned; currencies are
+never added together. Times read ``2026-12-03 12:26 UTC``.
 """
 
 from __future__ import annotations
@@ -69,8 +70,10 @@ _ITEM_HEADER = (
     "Attempts",
     "Message",
     "Kept link",
+    "Paid link",
 )
-_RIGHT = frozenset({"Amount", "Links", "HTTP", "Attempts"})
+_PAID_TWICE_HEADER = ("External ID", "Paid links", "Link", "Amount", "Currency", "Created (UTC)")
+_RIGHT = frozenset({"Amount", "Links", "HTTP", "Attempts", "Paid links"})
 
 
 class MarkdownReportWriter:
@@ -94,6 +97,9 @@ class MarkdownReportWriter:
         # A kept link that another policy selects is cancelled too: the row says so.
         planned = {item.id for item in report.items}
         lines += _table(_ITEM_HEADER, [_item_row(item, planned) for item in report.items])
+        if report.paid_twice is not None:
+            lines += ["", "## Orders paid twice", ""]
+            lines += _paid_twice(report)
         return lines
 
 
@@ -147,6 +153,43 @@ def _header(report: Report) -> Iterator[tuple[str, str]]:
                 + _SCAN_ENDINGS.get(str(scan.get("ended")), "")
             ),
         )
+    paid_scan = None if report.stats is None else report.stats.paid_scan
+    if paid_scan is not None:
+        if paid_scan.get("complete"):
+            text = (
+                f"{paid_scan.get('links_seen')} CONFIRMED links read in"
+                f" {paid_scan.get('pages_read')} pages (ended: {paid_scan.get('ended')})"
+            )
+        else:
+            text = (
+                f"not all read ({paid_scan.get('error')}): the paid_sibling policy selected"
+                " nothing that pass"
+            )
+        yield "Paid links", markdown_cell(text)
+
+
+def _paid_twice(report: Report) -> list[str]:
+    """Each order with two or more CONFIRMED links: one row per paid link, for refunds."""
+    groups = report.paid_twice or ()
+    if not groups:
+        return ["No order was found paid twice within the lookback."]
+    rows = [
+        [
+            markdown_cell(group.external_id) if index == 0 else "",
+            str(len(group.links)) if index == 0 else "",
+            markdown_cell(link.id),
+            money_text(link.amount),
+            markdown_cell(link.currency),
+            time_text(link.created_at),
+        ]
+        for group in groups
+        for index, link in enumerate(group.links)
+    ]
+    lead = (
+        f"{len(groups)} order(s) have two or more CONFIRMED links: the customer paid more "
+        "than once, and finance has a refund to make."
+    )
+    return [lead, "", *_table(_PAID_TWICE_HEADER, rows)]
 
 
 # How a scan ended, after its figures: a horizon scan reads a prefix, so its "seen" is short
@@ -226,13 +269,16 @@ _POLICY_WORDS: dict[str, Callable[[object], str | None]] = {
         f"Links created before {_instant_words(value)}" if isinstance(value, str) else None
     ),
     "manifest": _manifest_words,
-    # The paid_sibling policy (issue 13), worded here ahead of its merge.
     "paid_sibling": lambda value: (
         "Other live links of an order already paid"
         + (
             f" (paid since {_instant_words(value['paid_since'])})"
             if isinstance(value, Mapping) and value.get("paid_since")
-            else ""
+            else (
+                f" (paid within the last {_duration_words(str(value['lookback']))})"
+                if isinstance(value, Mapping) and value.get("lookback")
+                else ""
+            )
         )
     ),
     "exclude": _exclude_words,
@@ -353,6 +399,7 @@ def _item_row(item: ReportItem, planned: set[str]) -> list[str]:
         str(item.attempts),
         markdown_cell(item.message or ""),
         markdown_cell(kept),
+        markdown_cell(item.paid_link or ""),
     ]
 
 

@@ -13,11 +13,14 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from worker.report._encoding import json_ready, utc_text
+from worker.report._encoding import decimal_text, json_ready, utc_text
 from worker.report.items import ReportItem
 from worker.report.summary import Summary
+
+if TYPE_CHECKING:
+    from jobs import PaidTwice
 
 Mode = Literal["dry-run", "execute"]
 
@@ -33,7 +36,9 @@ class RunStats:
     other 4xx) and "no_answer" (resets, timeouts). ``scan`` is the run's last scan as
     ``worker.sweep.scan.ScanStats`` writes it (pages read, distinct links seen, the count the
     server announced, re-reads, how it ``ended``); for an incomplete scan, the one that
-    stopped the run.
+    stopped the run. ``paid_scan`` is, with ``paid_siblings`` on, how the last read of
+    CONFIRMED links went (``worker.sweep.paid``): ``complete`` false and an ``error`` when
+    it could not finish and the policy selected nothing that pass.
     """
 
     requests_by_class: Mapping[str, int]
@@ -41,6 +46,7 @@ class RunStats:
     retries: int
     duration_seconds: float
     scan: Mapping[str, int | str] | None = None
+    paid_scan: Mapping[str, object] | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         """The stats as JSON-ready data."""
@@ -51,6 +57,7 @@ class RunStats:
             "retries": self.retries,
             "duration_seconds": round(self.duration_seconds, 3),
             **({} if self.scan is None else {"scan": dict(self.scan)}),
+            **({} if self.paid_scan is None else {"paid_scan": dict(self.paid_scan)}),
         }
 
 
@@ -68,6 +75,13 @@ class Report:
     (``Settings.api_environment``), ``base_url`` the API it names. ``exit_code`` is known
     only after the sweep: the CLI sets it before writing (``with_exit_code``); the Python
     API's ``sweep()`` leaves it ``None``. Each is left out of the JSON while ``None``.
+
+    ``paid_twice`` is, with ``paid_siblings`` on, every order (externalId) found with two
+    or more CONFIRMED links inside the lookback, races the sweep lost included, sorted by
+    externalId; ``None`` (no key in the JSON) when the policy was off or no read of the
+    paid links completed. Each link shows
+    ``id``, ``amount``, ``currency`` and ``createdAt``: the list's records carry no
+    ``updatedAt`` the policies keep (``jobs.Link`` has none).
     """
 
     run_id: str
@@ -86,6 +100,7 @@ class Report:
     initiator: str | None = None
     version: str | None = None
     exit_code: int | None = None
+    paid_twice: tuple[PaidTwice, ...] | None = None
 
     def with_exit_code(self, code: int) -> Report:
         """This report, saying the process exits with ``code``."""
@@ -113,4 +128,20 @@ class Report:
         if self.stats is not None:
             data["stats"] = self.stats.to_json_dict()
         data["items"] = [item.to_json_dict() for item in self.items]
+        if self.paid_twice is not None:
+            data["paid_twice"] = [
+                {
+                    "externalId": group.external_id,
+                    "links": [
+                        {
+                            "id": link.id,
+                            "amount": decimal_text(link.amount),
+                            "currency": link.currency,
+                            "createdAt": utc_text(link.created_at),
+                        }
+                        for link in group.links
+                    ],
+                }
+                for group in self.paid_twice
+            ]
         return data

@@ -305,6 +305,7 @@ FLAG_FIELDS: Mapping[str, str] = MappingProxyType(
         "created_before": "policies.created_before",
         "manifest": "policies.manifest",
         "exclude": "policies.exclude",
+        "paid_siblings": "policies.paid_siblings",
         "lock_file": "lock_file",
         "audit_log": "audit_log",
         "pushgateway": "pushgateway",

@@ -34,6 +34,7 @@ __all__ = [
     "DEFAULT_LOG_FORMAT",
     "DEFAULT_LOG_LEVEL",
     "DEFAULT_MAX_LINK_LIFETIME",
+    "DEFAULT_PAID_LOOKBACK",
     "DEFAULT_RETRY_ATTEMPTS",
     "DEFAULT_RETRY_INITIAL",
     "DEFAULT_RETRY_MAXIMUM",
@@ -57,6 +58,9 @@ DEFAULT_RETRY_MAXIMUM = timedelta(seconds=10)
 DEFAULT_RETRY_QUOTA = 500  # botocore's standard retry quota: 100 retries of a 5xx from full
 DEFAULT_FAILURE_RATIO = 0.2
 DEFAULT_FAILURE_MIN = 20
+# How far back paid_siblings reads CONFIRMED links: an order paid earlier than this is not
+# seen, so its live siblings are not withdrawn and its double payments not reported.
+DEFAULT_PAID_LOOKBACK = timedelta(days=30)
 # Latency from our check to the server, and our clock against its clock: a cancel is not sent
 # once its link expires within this margin (at planning time and right before each attempt).
 DEFAULT_EXPIRY_MARGIN = timedelta(seconds=5)
@@ -87,6 +91,8 @@ class PolicySettings(_Section):
     created_before: Timestamp | None = None
     manifest: FilePath | None = None
     exclude: FilePath | None = None
+    paid_siblings: bool = False
+    paid_lookback: Duration = DEFAULT_PAID_LOOKBACK
 
 
 class ScopeSettings(_Section):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from jobs import PaidLedger, PaidTwice
 from worker.report import ReportItem
 
 
@@ -21,6 +22,14 @@ class Ledger:
     planned: int = 0
     # A duplicate's id -> the id of the link kept for its externalId, for the report.
     kept: dict[str, str] = field(default_factory=dict)
+    # A paid sibling's id -> the id of its order's paid link, for the report.
+    paid_links: dict[str, str] = field(default_factory=dict)
+    # paid_siblings on: the latest complete read of CONFIRMED links, for a race the sweep
+    # loses; the orders paid twice (externalId -> group) over the run's reads and races;
+    # how the latest read went (``stats.paid_scan``). None while no read was tried.
+    confirmed: PaidLedger | None = None
+    paid_twice: dict[str, PaidTwice] = field(default_factory=dict)
+    paid_scan: dict[str, object] | None = None
 
     def put(self, item: ReportItem) -> None:
         self.items[item.id] = item

@@ -187,9 +187,11 @@ class _Run:
                 self.gatherer.scan_stats = exc.stats or self.gatherer.scan_stats
         finally:
             structlog.contextvars.unbind_contextvars("run_id")
-        kept = self.ledger.kept
+        kept, paid = self.ledger.kept, self.ledger.paid_links
         items = tuple(
-            dataclasses.replace(item, kept_link=kept[item.id]) if item.id in kept else item
+            dataclasses.replace(item, kept_link=kept.get(item.id), paid_link=paid.get(item.id))
+            if item.id in kept or item.id in paid
+            else item
             for item in self.ledger.items.values()
         )
         finished = self.clock()
@@ -200,7 +202,12 @@ class _Run:
             retries=self.quota.retries,
             duration_seconds=(finished - started).total_seconds(),
             scan=None if scan_stats is None else scan_stats.to_json_dict(),
+            paid_scan=self.ledger.paid_scan,
         )
+        paid_twice = None
+        # Only a run that read the paid links knows: one whose reads all failed says nothing.
+        if self.ledger.confirmed is not None or self.ledger.paid_twice:
+            paid_twice = tuple(group for _, group in sorted(self.ledger.paid_twice.items()))
         report = Report(
             run_id=self.run_id,
             mode=self.mode,
@@ -217,6 +224,7 @@ class _Run:
             organization=self.settings.org_name,
             initiator=self.settings.initiator,
             version=__version__,
+            paid_twice=paid_twice,
         )
         log.info(
             "run.finished",
@@ -228,6 +236,7 @@ class _Run:
             rate_limited=stats.rate_limited,
             retries=stats.retries,
             **report.summary.to_json_dict(),
+            **({} if paid_twice is None else {"paid_twice": len(paid_twice)}),
         )
         return report
 
@@ -271,9 +280,14 @@ class _Run:
             stop=self.stop,
             grace=self.settings.grace_period.total_seconds(),
             expiry_margin=self.settings.safety.expiry_margin,
+            paid_orders=None
+            if self.ledger.confirmed is None
+            else self.ledger.confirmed.confirmed_links,
         )
         self.observer.executing(len(fresh))
         results = await executor.run(fresh)
+        # A race lost adds to (or extends) the orders paid twice the reads found.
+        self.ledger.paid_twice.update(executor.state.paid_twice)
         for item in results.values():
             self.ledger.items[item.id] = item
         self.ledger.retriable -= results.keys()

@@ -4,7 +4,10 @@ Each link ends in exactly one ``Outcome``:
 
 - 200 -> ``cancelled``.
 - 400 -> ``conflict`` (paid first, already cancelled, or expired meanwhile); one GET says
-  which, for the report. When an earlier attempt of ours got no answer and the retry gets
+  which, for the report. A link the customer paid while we cancelled it, whose order
+  (externalId) has another CONFIRMED link in the run's read of paid links (``paid_orders``),
+  is an order now paid twice: the message says so and ``ExecutionState.paid_twice`` keeps
+  it for the report. When an earlier attempt of ours got no answer and the retry gets
   400, a GET that shows CANCELLED means our first attempt worked: ``cancelled``.
 - 404 -> ``not_found``.
 - 5xx, resets, timeouts, 429 -> retried (``worker.api.retry``); ``failed`` once the attempts run
@@ -33,6 +36,7 @@ from datetime import datetime, timedelta
 import anyio
 import structlog
 
+from jobs import PaidTwice
 from jobs.links import Link, Status
 from jobs.plan import Decision
 from worker.api.answers import CancelAnswer, TooLate
@@ -59,6 +63,8 @@ class ExecutionState:
     # Ids that ended ``failed`` for a transient reason (5xx, reset, timeout, 429): worth
     # another pass. Not a 401, a malformed answer, nor an interrupted cancel's unknown fate.
     retriable: set[str] = field(default_factory=set)
+    # Orders a lost race left paid twice: externalId -> its CONFIRMED links, oldest first.
+    paid_twice: dict[str, PaidTwice] = field(default_factory=dict)
 
 
 OnOutcome = Callable[[ReportItem], None]
@@ -91,6 +97,8 @@ class Executor:
     stop: anyio.Event = field(default_factory=anyio.Event)
     grace: float = 10.0
     expiry_margin: timedelta = timedelta(0)
+    # externalId -> the CONFIRMED links the run read for it (``PaidLedger.confirmed_links``).
+    paid_orders: Callable[[str], tuple[Link, ...]] | None = None
     state: ExecutionState = field(default_factory=ExecutionState)
 
     async def run(self, decisions: Sequence[Decision]) -> dict[str, ReportItem]:
@@ -242,14 +250,34 @@ class Executor:
                 message="an earlier attempt's answer was lost; the link is CANCELLED",
             )
         expired = current is not None and current.is_expired(self.now())
+        message = _conflict_message(current, now_expired=expired)
+        if current is not None and current.status is Status.CONFIRMED:
+            message += self._paid_twice(current)
         return item_for(
             link,
             reasons,
             Outcome.CONFLICT,
             http_status=400,
             attempts=attempts,
-            message=_conflict_message(current, now_expired=expired),
+            message=message,
         )
+
+    def _paid_twice(self, paid: Link) -> str:
+        """For a link just paid: the words, and the record, when its order is now paid twice."""
+        if self.paid_orders is None or not paid.external_id:
+            return ""
+        others = [other for other in self.paid_orders(paid.external_id) if other.id != paid.id]
+        if not others:
+            return ""
+        earlier = self.state.paid_twice.get(paid.external_id)
+        links = {other.id: other for other in (*(earlier.links if earlier else ()), *others)}
+        links[paid.id] = paid
+        ordered = sorted(links.values(), key=lambda one: (one.created_at, one.id))
+        self.state.paid_twice[paid.external_id] = PaidTwice(paid.external_id, tuple(ordered))
+        log.warning(
+            "payment.paid_twice", id=paid.id, externalId=paid.external_id, paid=others[0].id
+        )
+        return f"; order {paid.external_id} is now paid twice (also paid by {others[0].id})"
 
     async def _too_late(self, decision: Decision, *, attempts: int, unanswered: bool) -> ReportItem:
         """The outcome of a cancel whose next attempt would have left too close to expiry."""

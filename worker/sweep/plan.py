@@ -3,6 +3,12 @@
 ``jobs.plan.make_plan`` decides; this stage feeds it the pass's links and accounts for what
 it decided: expired links are reported at once, links to cancel not yet accounted for come
 back for the guard and execute.
+
+With ``paid_siblings`` on, each pass also reads the CONFIRMED links (``worker.sweep.paid``)
+and plans with the ``PaidSiblings`` policy they make. A read that cannot complete (a page
+that cannot be had, the scan deadline, a stop) leaves that policy out of the pass: it
+cancels nothing on a partial view of what is paid, while the other policies, which do not
+depend on it, proceed. ``paid.incomplete`` and the report's ``stats.paid_scan`` say so.
 """
 
 from __future__ import annotations
@@ -11,8 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import anyio
 import structlog
 
+from jobs import PaidLedger, PaidSiblings, Reason, live_external_ids
 from jobs.links import Link
 from jobs.plan import Decision, Plan, make_plan
 from jobs.policy import Policy
@@ -23,7 +31,9 @@ from worker.settings import Settings
 from worker.settings.durations import format_duration
 from worker.sweep._ledger import Ledger
 from worker.sweep._observer import PlanContext, SweepObserver
+from worker.sweep._taskgroups import collapse_errors
 from worker.sweep.gather import Gatherer
+from worker.sweep.paid import PaidReadIncomplete, read_confirmed
 from worker.sweep.policies import PolicySet
 
 log = structlog.get_logger("worker.sweep.plan")
@@ -47,14 +57,20 @@ class Planner:
         links = await self.gatherer.gather(client, last_pass=last_pass)
         if links is None:
             return None
+        policies = self.policies.policies
+        paid = await self._paid_siblings(client, links, first_pass=first_pass)
+        if paid is not None:
+            policies = (*policies, paid)
         # A scan deduplicated by id; links looked up one by one are planned as any input.
-        plan = self._make_plan(links, self.policies.policies, unique_ids=self.policies.needs_scan)
+        plan = self._make_plan(links, policies, unique_ids=self.policies.needs_scan)
         fresh = self._account(plan)
-        self.ledger.kept.update(
-            (d.link.id, d.kept_id)
-            for d in (*plan.cancel, *plan.skipped_expired)
-            if d.kept_id is not None
-        )
+        selected = (*plan.cancel, *plan.skipped_expired)
+        self.ledger.kept.update((d.link.id, d.kept_id) for d in selected if d.kept_id is not None)
+        if paid is not None:
+            for decision in selected:
+                paid_id = paid.paid_link_for(decision.link)
+                if Reason.PAID_SIBLING in decision.reasons and paid_id is not None:
+                    self.ledger.paid_links[decision.link.id] = paid_id
         if first_pass and plan.unmatched_ids and self.policies.manifest is not None:
             # Manifest ids the scan did not show: drift, paid, cancelled, or unknown. Judge the
             # PENDING ones by the manifest alone: other policies need the whole scan.
@@ -85,6 +101,51 @@ class Planner:
                 )
             )
         return fresh
+
+    async def _paid_siblings(
+        self, client: HarmonyClient, links: Sequence[Link], *, first_pass: bool
+    ) -> PaidSiblings | None:
+        """The pass's ``PaidSiblings`` from a read of CONFIRMED links; None to plan without.
+
+        The first pass reads even when no live link has an externalId, for the orders paid
+        twice; a later pass reads only when some live link could be a paid order's sibling.
+        """
+        lookback = self.policies.paid_lookback
+        if lookback is None:
+            return None
+        now = self.clock()
+        wanted = live_external_ids(links, now)
+        if not wanted and not first_pass:
+            return None
+        ledger = PaidLedger(wanted, since=now - lookback)
+        stats = None
+        error = "the scan deadline passed"
+        deadline = self.settings.scan_deadline.total_seconds()
+        try:
+            with anyio.move_on_after(deadline), collapse_errors():
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(_cancel_on, self.gatherer.stop, tg.cancel_scope)
+                    stats = await read_confirmed(
+                        client,
+                        ledger,
+                        since=now - lookback,
+                        policy=self.gatherer.retry_policy,
+                        budget=self.gatherer.quota,
+                    )
+                    tg.cancel_scope.cancel()
+        except PaidReadIncomplete as exc:
+            error = str(exc)
+        if stats is None:
+            if self.gatherer.stop.is_set():
+                error = "interrupted"
+            log.warning("paid.incomplete", error=error, policy="paid_sibling")
+            self.ledger.paid_scan = {"complete": False, "error": error}
+            return None
+        self.ledger.paid_scan = stats.to_json_dict()
+        self.ledger.confirmed = ledger
+        for group in ledger.paid_twice():
+            self.ledger.paid_twice[group.external_id] = group
+        return ledger.paid_siblings()
 
     def account_not_attempted(self, fresh: Sequence[Decision]) -> None:
         """Account the pass's new decisions as not attempted yet.
@@ -132,3 +193,8 @@ class Planner:
     def _expired_message(self) -> str:
         margin = format_duration(self.settings.safety.expiry_margin)
         return f"expired (within the {margin} margin) when planned: never sent"
+
+
+async def _cancel_on(event: anyio.Event, scope: anyio.CancelScope) -> None:
+    await event.wait()
+    scope.cancel()

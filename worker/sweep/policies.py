@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from jobs.created_before import CreatedBefore
 from jobs.duplicates import Duplicates
@@ -13,6 +14,7 @@ from jobs.policy import Policy
 from jobs.scope import Scope
 from worker.errors import ConfigError
 from worker.settings import Settings
+from worker.settings.durations import format_duration
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,11 +25,18 @@ class PolicySet:
     scope: Scope
     exclusions: Exclusions
     manifest: Manifest | None = None
+    # ``paid_siblings`` on: how far back each pass reads CONFIRMED links (the policy itself
+    # is made per pass from that read, ``worker.sweep.plan``); None when off.
+    paid_lookback: timedelta | None = None
 
     @property
     def needs_scan(self) -> bool:
         """False for a manifest of ids alone: those links are fetched one by one instead."""
-        only_manifest = self.manifest is not None and self.policies == (self.manifest,)
+        only_manifest = (
+            self.manifest is not None
+            and self.policies == (self.manifest,)
+            and self.paid_lookback is None
+        )
         return not (only_manifest and self.manifest is not None and self.manifest.ids_only)
 
     @property
@@ -46,6 +55,8 @@ class PolicySet:
         described: dict[str, object] = {}
         for policy in self.policies:
             described.update(policy.describe())
+        if self.paid_lookback is not None:
+            described["paid_sibling"] = {"lookback": format_duration(self.paid_lookback)}
         described.update(self.scope.describe())
         described.update(self.exclusions.describe())
         return described
@@ -69,14 +80,20 @@ def policies_from_settings(settings: Settings) -> PolicySet:
         exclusions = load_exclusions(chosen.exclude) if chosen.exclude is not None else Exclusions()
     except PolicyInputError as exc:
         raise ConfigError(str(exc)) from exc
-    if not policies:
+    paid_lookback = chosen.paid_lookback if chosen.paid_siblings else None
+    if not policies and paid_lookback is None:
         raise ConfigError(
             "no policy selected: give at least one of --expiring-within, --duplicates, "
-            "--created-before or --manifest (or set them under [policies] in the config file)"
+            "--created-before, --paid-siblings or --manifest (or set them under [policies] "
+            "in the config file)"
         )
     scope = Scope(
         currencies=settings.scope.currencies, created_before=settings.scope.created_before
     )
     return PolicySet(
-        policies=tuple(policies), scope=scope, exclusions=exclusions, manifest=manifest
+        policies=tuple(policies),
+        scope=scope,
+        exclusions=exclusions,
+        manifest=manifest,
+        paid_lookback=paid_lookback,
     )
