@@ -24,8 +24,8 @@ from structlog.testing import capture_logs
 
 from tests.sweep.helpers import environ_for, link
 from tests.threaded import ThreadedSandbox
+from worker.cli.deliver import deliver_report
 from worker.cli.exit_codes import ExitCode
-from worker.cli.run import deliver_report
 from worker.errors import ConfigError
 from worker.ops.lock import exclusive_lock
 

@@ -86,3 +86,11 @@ def markdown_cell(text: str) -> str:
     """``text`` safe inside one Markdown table cell: syntax escaped, on one line."""
     escaped = "".join(f"\\{char}" if char in _MARKDOWN_SPECIAL else char for char in text)
     return " ".join(escaped.splitlines())
+
+
+def time_text(moment: dt.datetime, *, seconds: bool = False) -> str:
+    """``moment`` as ``2026-12-03 12:26 UTC``: the year, and the zone, always said."""
+    if moment.utcoffset() is None:
+        raise ValueError(f"naive datetime in a report: {moment!r}")
+    shape = "%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC"
+    return moment.astimezone(dt.UTC).strftime(shape)

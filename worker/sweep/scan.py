@@ -22,8 +22,11 @@ lifetime horizon while the list keeps newest first and no link outlives the maxi
 either breaks, the walk goes on as the full one (the pages read are kept, not re-read) and
 the count comparison applies as above.
 
-Past ~300 lines: the walk, the re-reads and the stats are one algorithm, read top
-to bottom; the paging rules it applies are in ``list_checks`` (shared with the probe).
+Past ~300 lines (about 480) on purpose: ``_Scan`` is one algorithm with one state (the walk
+to the horizon or in full, the fallback, the re-reads, the stats), and split across modules
+its steps would pass that state back and forth. What can stand alone already does: the
+paging rules in ``list_checks`` (shared with the probe), the horizon's rules in ``horizon``,
+the distinct-id count in ``scanned``.
 """
 
 from __future__ import annotations
