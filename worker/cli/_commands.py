@@ -85,15 +85,21 @@ def cli() -> None:
 
 cli.add_command(sandbox_command, "sandbox")
 
-
-@cli.command("run", epilog=f"{_EXAMPLES_HELP}\n\n{_ENV_HELP}\n\n{_EXIT_HELP}")
-@click.option(
+# The options every command that talks to the API shares, declared once.
+_config_option = click.option(
     "--config",
     "config_file",
     type=click.Path(path_type=Path, dir_okay=False),
     help="TOML settings file (see config.example.toml).",
 )
-@click.option("--base-url", metavar="URL", help="API root; https unless loopback.")
+_base_url_option = click.option(
+    "--base-url", metavar="URL", help="API root; https unless loopback."
+)
+
+
+@cli.command("run", epilog=f"{_EXAMPLES_HELP}\n\n{_ENV_HELP}\n\n{_EXIT_HELP}")
+@_config_option
+@_base_url_option
 @click.option(
     "--expiring-within",
     metavar="DURATION",
@@ -215,13 +221,8 @@ _PROBE_EXIT_HELP = (
 
 
 @cli.command("probe", epilog=f"{_ENV_HELP}\n\n{_PROBE_EXIT_HELP}")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="TOML settings file (see config.example.toml), as for run.",
-)
-@click.option("--base-url", metavar="URL", help="API root; https unless loopback.")
+@_config_option
+@_base_url_option
 @click.option(
     "--max-requests",
     type=click.IntRange(min=1),
