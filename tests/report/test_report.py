@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from tests.report.factories import NOW, make_item, make_report, mixed_items, uid
 from worker.outcomes import Outcome
-from worker.report import ITEM_KEYS, SUMMARY_KEYS, Summary, utc_text
+from worker.report import ITEM_KEYS, SUMMARY_KEYS, ReportItem, Summary, utc_text
 from worker.report._encoding import json_ready
 
 CONTRACT_SUMMARY_KEYS = {
@@ -88,6 +88,14 @@ def test_item_json_uses_the_contract_keys_and_text_for_money() -> None:
         "paidLinkId": None,  # added by issue 13: set for a paid sibling's row
     }
     assert tuple(item.to_json_dict()) == ITEM_KEYS
+
+
+@pytest.mark.parametrize("item", mixed_items(), ids=lambda item: item.outcome.value)
+def test_the_audit_fields_are_the_report_json_of_their_keys(item: ReportItem) -> None:
+    # audit_fields() is written out for speed; it must stay the report's own JSON.
+    keys = ("id", "externalId", "amount", "currency", "reasons", "attempts")
+    assert item.audit_fields() == item.to_json_dict(keys)
+    assert list(item.audit_fields()) == list(keys)
 
 
 def test_report_json_has_aborted_only_when_set() -> None:

@@ -93,9 +93,11 @@ class RateController:
         """The rate that last drew a 429, while it is remembered."""
         return self._trip
 
-    def on_answer(self, *, clean: bool) -> None:
-        """Count one finished attempt; a clean answer may raise the rate."""
-        now = self._clock()
+    def on_answer(self, *, clean: bool, now: float | None = None) -> None:
+        """Count one finished attempt (at ``now``, by the controller's clock when not given);
+        a clean answer may raise the rate."""
+        if now is None:
+            now = self._clock()
         _append_within_second(self._answered, now)
         if clean:
             _append_within_second(self._admitted, now)

@@ -78,6 +78,8 @@ def retry_after_seconds(
 def parse_rate_limit(headers: Mapping[str, str]) -> RateLimitHint | None:
     """The RateLimit-* hint of a response, or None when it sends none of the fields."""
     fields = _lowered(headers)
+    if not fields:  # most answers of a server that sends none: nothing more to look at
+        return None
     limit_field = fields.get("ratelimit-limit")
     remaining = _number(_first_item(fields.get("ratelimit-remaining")))
     reset = _number(_first_item(fields.get("ratelimit-reset")))

@@ -60,6 +60,8 @@ _PATH = "/api/one-time-payment"
 _DNS_PERMANENT = frozenset(
     code for code in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None)) if code is not None
 )
+# The report's name for an answer's status (``requests_by_class``), the usual ones made once.
+_STATUS_CLASS = {429: "429", 200: "2xx", 400: "4xx", 404: "4xx"}
 # OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH.
 _NAME_MISMATCH = frozenset({62, 64})
 
@@ -229,7 +231,7 @@ class HarmonyClient:
         self._silent_since = answered if self._in_flight else None
         self.last_failure = None
         self.pace.observe(status=status, headers=headers, latency=answered - started)
-        self.requests_by_class["429" if status == 429 else f"{status // 100}xx"] += 1
+        self.requests_by_class[_STATUS_CLASS.get(status) or f"{status // 100}xx"] += 1
         if self.on_exchange is not None and sent_at is not None:
             self.on_exchange(
                 Exchange(

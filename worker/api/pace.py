@@ -197,7 +197,7 @@ class Pace:
                     "pace.rate_changed", rate=self._controller.rate, previous=previous, cause="429"
                 )
         clean = status is not None and status != 429 and status < 500
-        self._controller.on_answer(clean=clean)
+        self._controller.on_answer(clean=clean, now=now)
         self._sync_limiter()
 
     def hold(self, seconds: float, *, cause: str) -> None:

@@ -10,9 +10,10 @@ planned link is still accounted for in the report. Each stage has its module: ``
 from __future__ import annotations
 
 import dataclasses
+import gc
 import uuid
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from typing import Literal
 
@@ -34,7 +35,6 @@ from worker.report import (
     RunStats,
     Summary,
     item_for,
-    payment_fields,
     utc_text,
     write_report,
 )
@@ -49,8 +49,6 @@ from worker.sweep.policies import PolicySet
 from worker.sweep.scan import ScanIncomplete
 
 log = structlog.get_logger("worker.sweep")
-
-_AUDIT_KEYS = ("id", "externalId", "amount", "currency", "reasons", "attempts")
 
 
 async def sweep(
@@ -115,6 +113,7 @@ class _Run:
         self.audit_log = audit
         self.clock = clock
         self.run_id = str(uuid.uuid4())
+        self._audit_events = log  # bound to the run's fields when an execution starts
         self.mode: Literal["dry-run", "execute"] = "dry-run" if settings.dry_run else "execute"
         self.ledger = Ledger()
         self.retry_policy = RetryPolicy(
@@ -285,7 +284,15 @@ class _Run:
             else self.ledger.confirmed.confirmed_links,
         )
         self.observer.executing(len(fresh))
-        results = await executor.run(fresh)
+        # One logger for the pass's audit events, their constant fields bound once: the
+        # module's logger is a proxy that assembles a logger per event (see ops/logs.py).
+        self._audit_events = log.bind(
+            run_id=self.run_id,
+            organization=self.settings.org_name,
+            initiator=self.settings.initiator,
+        )
+        with _heap_frozen():
+            results = await executor.run(fresh)
         # A race lost adds to (or extends) the orders paid twice the reads found.
         self.ledger.paid_twice.update(executor.state.paid_twice)
         for item in results.values():
@@ -300,14 +307,37 @@ class _Run:
 
     def _audit(self, item: ReportItem) -> None:
         """One cancellation: a log event, and a line of the audit file when there is one."""
-        event: dict[str, object] = {
-            "run_id": self.run_id,
-            "organization": self.settings.org_name,
-            "initiator": self.settings.initiator,
-            **payment_fields(item, _AUDIT_KEYS),
-        }
-        log.info("payment.cancelled", **event)
+        fields = item.audit_fields()
+        self._audit_events.info("payment.cancelled", **fields)
         if self.audit_log is not None:
             self.audit_log.write(
-                {"event": "payment.cancelled", "timestamp": utc_text(self.clock()), **event}
+                {
+                    "event": "payment.cancelled",
+                    "timestamp": utc_text(self.clock()),
+                    "run_id": self.run_id,
+                    "organization": self.settings.org_name,
+                    "initiator": self.settings.initiator,
+                    **fields,
+                }
             )
+
+
+@contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """Keep the cyclic garbage collector off the objects alive when the execution starts.
+
+    The scanned links, the plan and the report items live until the run ends, yet every
+    full collection during the execution walks them all again (one walk of a 20,000-link
+    run's heap took ~50 ms, benchmark scenario 4). ``gc.freeze`` moves them out of the
+    collector's generations; ``gc.unfreeze`` hands them back when the execution ends, so an
+    embedding program's memory is collected as before. Left alone when the collector is
+    off, or when something else froze objects: ``unfreeze`` would release those too.
+    """
+    if not gc.isenabled() or gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

@@ -113,27 +113,34 @@ class Executor:
         limiter = anyio.CapacityLimiter(max(1, self.client.pace.concurrency))
 
         async def worker() -> None:
+            # Tokens are held on behalf of this worker rather than of "the current task":
+            # anyio would ask asyncio for the current task, which on Python 3.11 costs a
+            # getpid() system call each time, two per cancel (benchmark scenario 4).
+            borrower = object()
+            pace = self.client.pace
             for decision in pending:
                 if self._halted():
                     return
-                # A free token is taken without ``await limiter.acquire()``, which even then
-                # walks the cancel scopes and yields to the event loop in a shielded scope:
-                # measurable CPU per cancel (benchmark scenario 4), and the request that
-                # follows is a checkpoint anyway. Waiting tasks still go first:
-                # acquire_nowait() refuses while any is queued.
+                # A free token is taken without awaiting ``acquire``, which even then walks
+                # the cancel scopes and yields to the event loop in a shielded scope:
+                # measurable CPU per cancel, and the request that follows is a checkpoint
+                # anyway. Waiting tasks still go first: the nowait form refuses while any
+                # is queued.
                 try:
-                    limiter.acquire_nowait()
+                    limiter.acquire_on_behalf_of_nowait(borrower)
                 except anyio.WouldBlock:
-                    await limiter.acquire()
+                    await limiter.acquire_on_behalf_of(borrower)
                 try:
                     if self._halted():
                         return
                     in_flight[decision.link.id] = decision
                     item = await self.cancel_one(decision)
                     del in_flight[decision.link.id]
-                    limiter.total_tokens = max(1, self.client.pace.concurrency)
+                    wanted = max(1, pace.concurrency)
+                    if wanted != limiter.total_tokens:
+                        limiter.total_tokens = wanted
                 finally:
-                    limiter.release()
+                    limiter.release_on_behalf_of(borrower)
                 self._record(item)
 
         try:
