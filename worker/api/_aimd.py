@@ -98,9 +98,17 @@ class RateController:
         a clean answer may raise the rate."""
         if now is None:
             now = self._clock()
-        _append_within_second(self._answered, now)
+        # The last second's answers, and clean ones; written out: this runs once per answer.
+        horizon = now - _SECOND
+        answered = self._answered
+        answered.append(now)
+        while answered[0] <= horizon:
+            answered.popleft()
         if clean:
-            _append_within_second(self._admitted, now)
+            admitted = self._admitted
+            admitted.append(now)
+            while admitted[0] <= horizon:
+                admitted.popleft()
             self._clean_since_cut = True
         if not clean or len(self._answered) < USE * self._rate:
             return
@@ -155,11 +163,6 @@ class RateController:
             self._rate = min(per_second, self._cap)
         else:
             self._rate = min(self._rate, per_second)
-
-
-def _append_within_second(times: deque[float], now: float) -> None:
-    times.append(now)
-    _drop_older_than_a_second(times, now)
 
 
 def _drop_older_than_a_second(times: deque[float], now: float) -> None:

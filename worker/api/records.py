@@ -19,10 +19,13 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, NotRequired
 
 import pydantic
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, Field, TypeAdapter
+
+# pydantic validates only typing_extensions' TypedDict before Python 3.12.
+from typing_extensions import TypedDict
 
 from jobs.links import Link, Status
 from worker.errors import MalformedResponse
@@ -45,28 +48,31 @@ def canonical_uuid(value: str) -> str:
 _Uuid = Annotated[str, AfterValidator(canonical_uuid)]
 
 
-class _WireLink(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+class _WireLink(TypedDict):
+    """One payment object as the API sends it. A TypedDict, not a model: a scan validates
+    a million of these, and a dict per link costs a quarter less than a model instance."""
 
     id: _Uuid
     status: Status
-    external_id: str | None = Field(default=None, alias="externalId")
+    # The API's own names: the dict is read once, by _to_link.
+    externalId: NotRequired[str | None]
     amount: Annotated[Decimal, Field(allow_inf_nan=False)]
     currency: str
-    created_at: AwareDatetime = Field(alias="createdAt")
-    expires_at: AwareDatetime = Field(alias="expiresAt")
+    createdAt: AwareDatetime
+    expiresAt: AwareDatetime
 
-    def to_link(self, moments: dict[datetime, datetime]) -> Link:
-        """The link; ``moments`` maps each instant seen so far to its one UTC ``datetime``."""
-        return Link(
-            id=self.id,
-            status=self.status,
-            external_id=self.external_id or None,
-            amount=str(self.amount),
-            currency=sys.intern(self.currency),
-            created_at=_in_utc(self.created_at, moments),
-            expires_at=_in_utc(self.expires_at, moments),
-        )
+
+def _to_link(wire: _WireLink, moments: dict[datetime, datetime]) -> Link:
+    """The link; ``moments`` maps each instant seen so far to its one UTC ``datetime``."""
+    return Link(
+        id=wire["id"],
+        status=wire["status"],
+        external_id=wire.get("externalId") or None,
+        amount=str(wire["amount"]),
+        currency=sys.intern(wire["currency"]),
+        created_at=_in_utc(wire["createdAt"], moments),
+        expires_at=_in_utc(wire["expiresAt"], moments),
+    )
 
 
 def _in_utc(moment: datetime, moments: dict[datetime, datetime]) -> datetime:
@@ -77,13 +83,15 @@ def _in_utc(moment: datetime, moments: dict[datetime, datetime]) -> datetime:
     return shared
 
 
-class _WirePage(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
+class _WirePage(TypedDict):
     count: Annotated[int, Field(ge=0)]
     page: Annotated[int, Field(ge=1)]
-    page_size: Annotated[int, Field(ge=1, alias="pageSize")]
+    pageSize: Annotated[int, Field(ge=1)]
     items: list[_WireLink]
+
+
+_LINK = TypeAdapter(_WireLink)
+_PAGE = TypeAdapter(_WirePage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,22 +113,22 @@ def _malformed(what: str, exc: pydantic.ValidationError) -> MalformedResponse:
 def parse_page(body: bytes) -> Page:
     """Parse a list response body; ``MalformedResponse`` names the first bad field."""
     try:
-        wire = _WirePage.model_validate_json(body)
+        wire = _PAGE.validate_json(body)
     except pydantic.ValidationError as exc:
         raise _malformed("list page", exc) from exc
     moments: dict[datetime, datetime] = {}
     return Page(
-        count=wire.count,
-        page=wire.page,
-        page_size=wire.page_size,
-        links=tuple(item.to_link(moments) for item in wire.items),
+        count=wire["count"],
+        page=wire["page"],
+        page_size=wire["pageSize"],
+        links=tuple(_to_link(item, moments) for item in wire["items"]),
     )
 
 
 def parse_link(body: bytes) -> Link:
     """Parse one payment object (GET one, or the cancel response)."""
     try:
-        return _WireLink.model_validate_json(body).to_link({})
+        return _to_link(_LINK.validate_json(body), {})
     except pydantic.ValidationError as exc:
         raise _malformed("payment", exc) from exc
 

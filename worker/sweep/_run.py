@@ -12,10 +12,10 @@ from __future__ import annotations
 import dataclasses
 import gc
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Self
 
 import anyio
 import structlog
@@ -114,6 +114,7 @@ class _Run:
         self.clock = clock
         self.run_id = str(uuid.uuid4())
         self._audit_events = log  # bound to the run's fields when an execution starts
+        self.heap = _FrozenHeap()
         self.mode: Literal["dry-run", "execute"] = "dry-run" if settings.dry_run else "execute"
         self.ledger = Ledger()
         self.retry_policy = RetryPolicy(
@@ -176,7 +177,8 @@ class _Run:
         )
         try:
             async with client:
-                aborted = await self._passes(client)
+                with self.heap:
+                    aborted = await self._passes(client)
         except AuthError as exc:
             log.error("run.aborted", reason=Abort.UNAUTHORIZED, error=str(exc))
             aborted, abort_detail = Abort.UNAUTHORIZED, str(exc)
@@ -291,8 +293,8 @@ class _Run:
             organization=self.settings.org_name,
             initiator=self.settings.initiator,
         )
-        with _heap_frozen():
-            results = await executor.run(fresh)
+        self.heap.refreeze()
+        results = await executor.run(fresh)
         # A race lost adds to (or extends) the orders paid twice the reads found.
         self.ledger.paid_twice.update(executor.state.paid_twice)
         for item in results.values():
@@ -322,22 +324,32 @@ class _Run:
             )
 
 
-@contextmanager
-def _heap_frozen() -> Iterator[None]:
-    """Keep the cyclic garbage collector off the objects alive when the execution starts.
+class _FrozenHeap:
+    """Keeps the cyclic garbage collector off the run's long-lived objects.
 
-    The scanned links, the plan and the report items live until the run ends, yet every
-    full collection during the execution walks them all again (one walk of a 20,000-link
-    run's heap took ~50 ms, benchmark scenario 4). ``gc.freeze`` moves them out of the
-    collector's generations; ``gc.unfreeze`` hands them back when the execution ends, so an
-    embedding program's memory is collected as before. Left alone when the collector is
-    off, or when something else froze objects: ``unfreeze`` would release those too.
+    Every full collection walks every object the collector tracks: the modules' own at the
+    start, then the scanned links, the plan and the report items, which all live until the
+    run ends (one walk of a 20,000-link run's heap took ~50 ms, benchmark scenario 4).
+    Entered, it moves what is alive out of the collector's generations (``gc.freeze``);
+    ``refreeze`` does it again for what the scan and plan made, before the execution; on
+    exit ``gc.unfreeze`` hands everything back, so an embedding program's memory is
+    collected as before. It does nothing when the collector is off, or when something else
+    froze objects: ``unfreeze`` would release those too.
     """
-    if not gc.isenabled() or gc.get_freeze_count():
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
+
+    def __init__(self) -> None:
+        self._owned = False
+
+    def __enter__(self) -> Self:
+        self._owned = gc.isenabled() and not gc.get_freeze_count()
+        self.refreeze()
+        return self
+
+    def refreeze(self) -> None:
+        if self._owned:
+            gc.freeze()
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._owned:
+            gc.unfreeze()
+            self._owned = False
