@@ -138,6 +138,35 @@ def test_json_exceptions_are_data_without_local_variables() -> None:
     assert CANARY not in stream.getvalue()
 
 
+@pytest.mark.parametrize("renderer", ["json", "console"])
+def test_stack_and_exception_are_rendered_when_asked_and_only_then(renderer: Renderer) -> None:
+    # The two renderers run only for an event that carries their key (one per cancel
+    # does not): the events that do must still get them.
+    stream = io.StringIO()
+    configure_logging(renderer=renderer, stream=stream)
+    log = structlog.get_logger()
+    log.info("plain", n=1)
+    log.info("with.stack", stack_info=True)
+    try:
+        _raise(RuntimeError("boom"))
+    except RuntimeError:
+        log.info("with.exception", exc_info=True)
+    text = stream.getvalue()
+    if renderer == "console":
+        plain, rest = text.split("with.stack", 1)
+        assert "Traceback" not in plain
+        assert "Stack (most recent call last)" not in plain
+        assert "Stack (most recent call last)" in rest
+        assert "RuntimeError: boom" in rest
+        return
+    plain, stack, failure = _json_lines(stream)
+    assert set(plain) == {"event", "n", "level", "timestamp"}
+    assert "stack_info" not in stack
+    assert "test_logs.py" in stack["stack"]
+    assert "exc_info" not in failure
+    assert failure["exception"][0]["exc_value"] == "boom"
+
+
 def test_events_can_be_asserted_as_data_after_configuring() -> None:
     configure_logging(renderer="json", stream=io.StringIO())
     log = structlog.get_logger("worker.sweep.execute")
