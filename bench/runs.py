@@ -31,6 +31,7 @@ class SweepFigures:
     requests: int
     rate_limited: int
     busiest_window: int  # the most requests the server saw in any window
+    busiest_window_at: float  # when that window ended, seconds after the first request
     score: dataset.Score
     per_second: tuple[float, ...]  # answers per second of the first execution
     executing_after_s: float  # from the run's start to its first execution's start
@@ -119,6 +120,7 @@ def figures(
         requests=run.requests,
         rate_limited=run.rate_limited,
         busiest_window=max(counters.get("max_in_window", {}).values(), default=0),
+        busiest_window_at=max(counters.get("max_in_window_at", {}).values(), default=0.0),
         score=score,
         per_second=tuple(timeline.rate_per_second()),
         executing_after_s=executing_at - timeline.start,

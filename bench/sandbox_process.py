@@ -60,10 +60,16 @@ def knob_flags(knobs: Mapping[str, object]) -> list[str]:
 
 
 def sandbox_command(
-    *, seed: int = 0, orgs: int = 1, knobs: Mapping[str, object] = {}, seed_history: int = 0
+    *,
+    seed: int = 0,
+    orgs: int = 1,
+    knobs: Mapping[str, object] = {},
+    seed_history: int = 0,
+    settle_heap: bool = True,
 ) -> list[str]:
     """The argv that starts a sandbox on a free port with the bench's keys."""
     history = ["--seed-history", str(seed_history)] if seed_history else []
+    unsettled = [] if settle_heap else ["--no-settle-heap"]
     return [
         sys.executable,
         "-m",
@@ -80,6 +86,7 @@ def sandbox_command(
         "--admin-key",
         ADMIN_KEY,
         *history,
+        *unsettled,
         *knob_flags(knobs),
     ]
 
@@ -102,9 +109,12 @@ def sandbox_process(
     knobs: Mapping[str, object] = {},
     log: Path | None = None,
     seed_history: int = 0,
+    settle_heap: bool = True,
 ) -> Iterator[RunningSandboxProcess]:
     """Start a sandbox process, yield it once ready, stop it whatever happens."""
-    argv = sandbox_command(seed=seed, orgs=orgs, knobs=knobs, seed_history=seed_history)
+    argv = sandbox_command(
+        seed=seed, orgs=orgs, knobs=knobs, seed_history=seed_history, settle_heap=settle_heap
+    )
     with contextlib.ExitStack() as stack:
         stderr = stack.enter_context(log.open("ab")) if log is not None else subprocess.DEVNULL
         process = subprocess.Popen(  # noqa: S603 (our own interpreter and module, fixed argv)

@@ -60,6 +60,14 @@ _NON_NEGATIVE = click.FloatRange(min=0.0)
     help="Expired PENDING links spread over the last year for the first organization "
     "(an old organization's history; only into an empty store).",
 )
+@click.option(
+    "--settle-heap/--no-settle-heap",
+    default=True,
+    show_default=True,
+    help="After start, reset and each load or seed, collect the garbage and freeze the heap, "
+    "as a tuned server would; with --no-settle-heap a full collection may pause the server "
+    "mid-run (~26 ms with 7,000 links), bunching the arrivals it counts.",
+)
 @click.option("--seed-random", default=1, show_default=True, help="Seed of all randomness.")
 @click.option(
     "--orgs",
@@ -204,6 +212,7 @@ def sandbox_command(**options: Any) -> None:
         orgs=options["orgs"],
         seed_history=options["seed_history"],
         db=options["db"],
+        settle_heap=options["settle_heap"],
     )
     if not structlog.is_configured():
         # Logs go to stderr: stdout carries the keys and the ready line for scripts.

@@ -190,7 +190,9 @@ async def _add_links(request: web.Request) -> web.Response:
     links = [_exact_link(org, fields, now_ms, n) for n, fields in enumerate(given)]
     sandbox.store.insert_links(links)
     views = [_admin_view(sandbox, sandbox.store.link_json(link.id), org) for link in links]
-    return web.json_response(views, status=201)
+    response = web.json_response(views, status=201)
+    sandbox.settled()
+    return response
 
 
 def _exact_link(org: Org, fields: object, now_ms: int, n: int) -> StoredLink:
@@ -288,6 +290,7 @@ async def _seed(request: web.Request) -> web.Response:
     summary = seed.seed_store(
         sandbox.store, count, seed_random=seed_random, orgs=orgs, now_ms=sandbox.clock.now_ms()
     )
+    sandbox.settled()
     return web.json_response(summary.as_dict(), status=201)
 
 
@@ -309,6 +312,7 @@ async def _seed_history(request: web.Request) -> web.Response:
         days=days,
         seed_random=seed_random,
     )
+    sandbox.settled()
     return web.json_response({"created": added, "org_id": org.id}, status=201)
 
 

@@ -50,14 +50,19 @@ class Counters:
             raise ValueError(f"unknown counter event {name!r}")
         self._events[name] += 1
 
-    def snapshot(self, max_in_window: dict[str, int]) -> dict[str, Any]:
-        """JSON-ready counters; `max_in_window` is the limiter's peaks per organization id."""
+    def snapshot(
+        self, max_in_window: dict[str, int], max_in_window_at: dict[str, float] | None = None
+    ) -> dict[str, Any]:
+        """JSON-ready counters; `max_in_window` is the limiter's peaks per organization id,
+        `max_in_window_at` when each peak window ended (seconds after that organization's
+        first request)."""
         requests = {route: dict(outcomes) for route, outcomes in self._requests.items()}
         return {
             "requests": requests,
             "total": sum(sum(outcomes.values()) for outcomes in self._requests.values()),
             "patches_per_link": dict(self._patches),
             "max_in_window": max_in_window,
+            "max_in_window_at": {key: round(at, 3) for key, at in (max_in_window_at or {}).items()},
             **{name: self._events[name] for name in EVENTS},
         }
 

@@ -63,23 +63,35 @@ class WindowPeaks:
         self._clock = clock
         self._arrivals: dict[str, collections.deque[float]] = {}
         self._peaks: dict[str, int] = {}
+        self._first: dict[str, float] = {}
+        self._peak_at: dict[str, float] = {}
 
     def arrive(self, key: str, window_s: float) -> None:
         """Record one arrival of `key` now."""
         now = self._clock()
         log = self._arrivals.setdefault(key, collections.deque())
+        first = self._first.setdefault(key, now)
         _expire(log, now - window_s)
         log.append(now)
-        self._peaks[key] = max(self._peaks.get(key, 0), len(log))
+        if len(log) > self._peaks.get(key, 0):
+            self._peaks[key] = len(log)
+            self._peak_at[key] = now - first
 
     def peaks(self) -> dict[str, int]:
         """Peak per key since the last `clear`."""
         return dict(self._peaks)
 
+    def peak_times(self) -> dict[str, float]:
+        """Per key, when its peak window (first reached) ended: seconds after its first arrival
+        since the last `clear`."""
+        return dict(self._peak_at)
+
     def clear(self) -> None:
         """Forget every key's history and peak."""
         self._arrivals.clear()
         self._peaks.clear()
+        self._first.clear()
+        self._peak_at.clear()
 
 
 def _expire(log: collections.deque[float], horizon: float) -> None:

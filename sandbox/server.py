@@ -40,6 +40,10 @@ class SandboxConfig:
     db: str | os.PathLike[str] | None = None
     seed_history: int = 0  # expired PENDING links over a year for the first org, into no links
     shutdown_timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT_S
+    # A process of its own (the CLI): after each bulk change, collect and freeze the heap
+    # (``Sandbox.settle_heap``). Never in a process it shares with its clients (the tests'
+    # SandboxServer): the garbage collector is the whole process's.
+    settle_heap: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -89,7 +93,13 @@ async def start(config: SandboxConfig) -> RunningSandbox:
                 seed_random=config.seed_random,
             )
         _check_admin_key(store, admin_key)
-        sandbox = Sandbox(store, knobs=config.knobs, seed_random=config.seed_random)
+        sandbox = Sandbox(
+            store,
+            knobs=config.knobs,
+            seed_random=config.seed_random,
+            settle_heap=config.settle_heap,
+        )
+        sandbox.settled()
         runner = web.AppRunner(
             create_app(sandbox, admin_key=admin_key),
             access_log=None,  # per-request logging would cost more than serving a page

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import gc
 import random
 import time
 import uuid
@@ -42,8 +43,10 @@ class Sandbox:
         knobs: Knobs | None = None,
         seed_random: int = 1,
         clock: BusinessClock | None = None,
+        settle_heap: bool = False,
     ) -> None:
         self.store = store
+        self._settle_heap = settle_heap
         self.clock = clock or BusinessClock()
         self.knobs = knobs or Knobs()
         self.counters = Counters()
@@ -147,6 +150,25 @@ class Sandbox:
         self._customers = random.Random(self._seed_random + 1)
         self._order = random.Random(self._seed_random + 2)
         self._counts.clear()
+        self.settled()
+
+    def settled(self) -> None:
+        """After a bulk change (start, reset, a load or seed): collect the garbage now, while
+        no request waits, and freeze what is left.
+
+        Only with ``settle_heap`` (a sandbox in a process of its own). A full collection
+        walks every link held; one that lands mid-run pauses the event loop (26 ms with a
+        benchmark's 7,000 links), and requests that arrive meanwhile are counted together
+        when it resumes: ~5 more in the next second's window at 200 req/s, enough for a
+        client pacing at 97.5 % of the limit to draw a 429 no pacing of its own could avoid.
+        Frozen links are still read and changed as before; the collector only stops walking
+        them, as a tuned production server's would (``gc.freeze`` after loading).
+        """
+        if not self._settle_heap:
+            return
+        gc.unfreeze()  # what an earlier load froze, replaced since, is collectable again
+        gc.collect()
+        gc.freeze()
 
     def clear_counters(self) -> None:
         """Counters, peaks and the limiter's history back to zero."""
@@ -156,7 +178,7 @@ class Sandbox:
 
     def counters_snapshot(self) -> dict[str, object]:
         """The counters as `GET /_sandbox/counters` returns them."""
-        return self.counters.snapshot(self.peaks.peaks())
+        return self.counters.snapshot(self.peaks.peaks(), self.peaks.peak_times())
 
     async def run_customers(self) -> None:
         """Forever: customers pay random PENDING links at `pay_rate` per second.

@@ -101,6 +101,20 @@ async def test_max_in_window_is_tracked_with_or_without_a_limit(
     assert "test-key" not in str(counters)
 
 
+def test_the_busiest_window_says_when_it_ended() -> None:
+    now = [100.0]
+    peaks = WindowPeaks(clock=lambda: now[0])
+    for moment in (100.0, 100.5, 101.2, 101.3, 101.35, 103.0):  # (100.35, 101.35] holds 4
+        now[0] = moment
+        peaks.arrive("org", 1.0)
+    assert peaks.peaks() == {"org": 4}
+    assert peaks.peak_times() == {"org": pytest.approx(1.35)}  # after the first arrival
+    peaks.clear()
+    now[0] = 200.0
+    peaks.arrive("org", 1.0)
+    assert peaks.peak_times() == {"org": 0.0}  # counted from the first arrival since clear
+
+
 async def test_401s_are_not_rate_limited_or_counted_per_org(
     sandbox: SandboxServer, api: Api
 ) -> None:
