@@ -17,6 +17,9 @@ catalogue, with the fields each event carries (``run_id`` is bound to every even
     scan.suspect_page      page, echoed_page, page_size, echoed, items, count: a page that
                            came back short (count says more follow) or echoing other paging
     scan.drift             short, links_seen, count: a shortfall count's moves explain
+    scan.count_stale       short, links_seen, count, drift, gone: a later pass's shortfall
+                           within the links the run cancelled, which a cached count still
+                           includes (accepted, not re-read)
     scan.reread            short, links_seen, count, drift, suspect_pages, rereads
     scan.short             links_seen, count, drift, suspect_pages, rereads: incomplete
     plan.ready             scanned, cancel, skipped_expired, excluded, unmatched

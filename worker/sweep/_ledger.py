@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from jobs import PaidLedger, PaidTwice
+from worker.outcomes import Outcome
 from worker.report import ReportItem
 
 
@@ -34,6 +35,10 @@ class Ledger:
     def put(self, item: ReportItem) -> None:
         self.items[item.id] = item
         self.retriable.discard(item.id)
+
+    def cancelled(self) -> int:
+        """Links this run has cancelled so far."""
+        return sum(1 for item in self.items.values() if item.outcome is Outcome.CANCELLED)
 
     def open(self, link_id: str) -> bool:
         """Whether this pass may act on the link: never accounted for, or failed transiently."""

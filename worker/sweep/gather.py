@@ -75,6 +75,7 @@ class Gatherer:
                         budget=self.quota,
                         on_page=self.observer.scan_progress,
                         horizon=self.horizon(),
+                        gone=self.ledger.cancelled(),
                     )
                     result = scan.links
                     self.scan_stats = scan.stats

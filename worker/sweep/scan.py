@@ -12,9 +12,11 @@ a different order on every request: records are deduplicated by id, the walk goe
 the first estimate while the latest ``count`` says there is more, and at the end the
 distinct links seen are compared with the latest ``count``. A shortfall no larger than the
 counts moved while the pages were read is drift (new links, or links shifted by payments:
-the next pass finds them). A larger one, or any after a page that came back short, starts a
-re-read of every page that keeps only ids not seen yet; after ``MAX_REREADS`` the scan ends
-as ``ScanIncomplete``, and nothing is cancelled.
+the next pass finds them). In a later pass, a shortfall within the links the run has already
+cancelled is also accepted: a server that caches ``count`` still includes them (they left the
+list; the pages cannot show them). A larger one, or any after a page that came back short,
+starts a re-read of every page that keeps only ids not seen yet; after ``MAX_REREADS`` the
+scan ends as ``ScanIncomplete``, and nothing is cancelled.
 
 Given a ``Horizon`` (``worker.sweep.horizon``), the first walk reads the pages in order
 instead, a few at a time (``HORIZON_LOOKAHEAD``), and stops once it has read past the
@@ -163,9 +165,12 @@ class _Scan:
         budget: RetryQuota,
         on_page: OnPage | None,
         horizon: Horizon | None = None,
+        *,
+        gone: int = 0,
     ) -> None:
         self.client = client
         self.horizon = horizon
+        self.gone = gone
         self.ended = ScanEnd.FULL
         self.fallback_reason: FallbackReason | None = None
         self._walk_ended = False  # a horizon walk reached the list's end
@@ -210,7 +215,7 @@ class _Scan:
                 self.walk = await self._read(keep=None, read=read)
         self.links = _one_per_id(self.walk.records)
         seen: ScannedIds | None = None
-        while (short := self.walk.latest_count - len(self.links)) > self.walk.drift():
+        while (short := self.walk.latest_count - len(self.links)) > self._explained():
             fields = {
                 "links_seen": len(self.links),
                 "count": self.walk.latest_count,
@@ -235,11 +240,28 @@ class _Scan:
                 seen.add((link.id for link in self.walk.records), remember=True)
             self.walk = await self._read(keep=_unseen_by(seen))
             self.links.extend(self.walk.records)
-        if short > 0:
+        if short > self.walk.drift():
+            # Within what this run took off the list: a count the server still caches.
+            log.warning(
+                "scan.count_stale",
+                short=short,
+                links_seen=len(self.links),
+                count=self.walk.latest_count,
+                drift=self.walk.drift(),
+                gone=self.gone,
+            )
+        elif short > 0:
             log.info(
                 "scan.drift", short=short, links_seen=len(self.links), count=self.walk.latest_count
             )
         return self._finish()
+
+    def _explained(self) -> int:
+        """The shortfall the scan accepts: the count's drift, plus the links this run took
+        off the list before it began (``gone``), which a count the server caches (for
+        seconds or minutes: a cached COUNT(*)) may still include. A later pass only: the
+        first has taken nothing off yet, so a stale count there still means a re-read."""
+        return self.walk.drift() + self.gone
 
     def _finish(self) -> ScanResult:
         stats = self.stats()
@@ -442,12 +464,15 @@ async def scan_pending(
     budget: RetryQuota,
     on_page: OnPage | None = None,
     horizon: Horizon | None = None,
+    gone: int = 0,
 ) -> ScanResult:
     """Read every PENDING link, or down to ``horizon`` when it provably may.
 
-    Raises ``ScanIncomplete`` or ``AuthError``.
+    ``gone``: links this run took off the PENDING list before this scan (its cancels),
+    which a shortfall against a cached ``count`` may be. Raises ``ScanIncomplete`` or
+    ``AuthError``.
     """
-    return await _Scan(client, policy, budget, on_page, horizon).run()
+    return await _Scan(client, policy, budget, on_page, horizon, gone=gone).run()
 
 
 def _unseen_by(known: ScannedIds) -> Callable[[str], bool]:
