@@ -155,6 +155,8 @@ class Pace:
     def paused_until(self) -> float | None:
         """The clock value the shared pause lasts until, or None when not paused."""
         until = self._pause_until
+        if until == -math.inf:  # never paused: no clock to read (twice per request)
+            return None
         return until if until > self._clock() else None
 
     async def acquire(self) -> None:
