@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import PurePosixPath
 from typing import Any
@@ -111,6 +113,21 @@ def test_the_level_filters_events(level: str, shown: list[str]) -> None:
     log.warning("payment.failed")
 
     assert [event["event"] for event in _json_lines(stream)] == shown
+
+
+def test_json_timestamps_are_utc_with_microseconds_and_z() -> None:
+    stream = io.StringIO()
+    configure_logging(renderer="json", stream=stream)
+    before = datetime.now(UTC)
+    for n in range(3):
+        structlog.get_logger().info("tick", n=n)
+    after = datetime.now(UTC)
+    stamps = [event["timestamp"] for event in _json_lines(stream)]
+    for stamp in stamps:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", stamp)
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        assert before - timedelta(seconds=1) <= moment <= after + timedelta(seconds=1)
+    assert stamps == sorted(stamps)
 
 
 def test_an_unknown_level_is_a_config_error_naming_it() -> None:
