@@ -155,6 +155,7 @@ PUBLIC_NAMES: dict[str, list[str]] = {
     ],
     "worker.sweep": [
         "Confirm",
+        "NoObserver",
         "OrgSweep",
         "PlanContext",
         "PolicySet",

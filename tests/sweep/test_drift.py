@@ -10,29 +10,20 @@ import anyio
 from sandbox.testing import SandboxServer
 from worker.outcomes import Outcome
 from worker.report import ReportItem
-from worker.sweep import sweep
+from worker.sweep import NoObserver, sweep
 from worker.sweep.policies import policies_from_settings
 
 from .helpers import link, settings_for
 
 
-class _FirstPlan:
+class _FirstPlan(NoObserver):
     """Observer that says when the first pass has planned (its scan is over)."""
 
     def __init__(self) -> None:
         self.planned_once = anyio.Event()
 
-    def scan_progress(self, seen: int, total: int) -> None:
-        pass
-
     def planned(self, items: Sequence[ReportItem]) -> None:
         self.planned_once.set()
-
-    def executing(self, total: int) -> None:
-        pass
-
-    def outcome(self, item: ReportItem) -> None:
-        pass
 
 
 async def test_customers_paying_during_the_scan(sandbox: SandboxServer) -> None:

@@ -7,7 +7,6 @@ most its first attempts plus ``(quota + answered calls) / RETRY_COST``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from worker.api.retry import DEFAULT_QUOTA, RETRY_COST
 from worker.cli.exit_codes import ExitCode, exit_code_for_report
 from worker.outcomes import Abort, Outcome
 from worker.report import ReportItem
-from worker.sweep import sweep
+from worker.sweep import NoObserver, sweep
 from worker.sweep.policies import policies_from_settings
 
 from .helpers import by_id, link, run_sweep, settings_for, statuses
@@ -169,7 +168,7 @@ async def test_without_a_later_pass_the_transient_failure_stays_failed(
     assert (await statuses(sandbox))[target["id"]] == "PENDING"
 
 
-class _LaterAfterFailure:
+class _LaterAfterFailure(NoObserver):
     """A run's clock that jumps ``by`` ahead once a cancel has failed, and an observer that
     tells it: the next pass plans as if that much time had passed."""
 
@@ -179,15 +178,6 @@ class _LaterAfterFailure:
 
     def __call__(self) -> datetime:
         return datetime.now(UTC) + self.offset
-
-    def scan_progress(self, seen: int, total: int) -> None:
-        pass
-
-    def planned(self, items: Sequence[ReportItem]) -> None:
-        pass
-
-    def executing(self, total: int) -> None:
-        pass
 
     def outcome(self, item: ReportItem) -> None:
         if item.outcome is Outcome.FAILED:

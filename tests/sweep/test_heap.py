@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -11,26 +11,17 @@ import pytest
 from sandbox.testing import SandboxServer
 from worker.outcomes import Outcome
 from worker.report import ReportItem
-from worker.sweep import sweep
+from worker.sweep import NoObserver, sweep
 from worker.sweep.policies import policies_from_settings
 
 from .helpers import link, settings_for
 
 
-class _FreezeWatcher:
+class _FreezeWatcher(NoObserver):
     """Observer that notes how many objects were frozen when each outcome came."""
 
     def __init__(self) -> None:
         self.frozen_at_outcome: list[int] = []
-
-    def scan_progress(self, seen: int, total: int) -> None:
-        pass
-
-    def planned(self, items: Sequence[ReportItem]) -> None:
-        pass
-
-    def executing(self, total: int) -> None:
-        pass
 
     def outcome(self, item: ReportItem) -> None:
         self.frozen_at_outcome.append(gc.get_freeze_count())

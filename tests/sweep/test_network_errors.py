@@ -26,7 +26,7 @@ from worker.cli.exit_codes import ExitCode, exit_code_for_report
 from worker.outcomes import Abort
 from worker.report import Report, ReportItem
 from worker.settings import Settings, load_settings
-from worker.sweep import sweep
+from worker.sweep import NoObserver, sweep
 from worker.sweep.policies import policies_from_settings
 
 from .helpers import FAST_RETRIES, link, settings_for, statuses
@@ -178,23 +178,11 @@ async def test_a_later_pass_that_cannot_scan_after_cancels_is_an_incomplete_scan
     assert event["cause"] == "reset"
 
 
-class _Recorder:
+class _Recorder(NoObserver):
     """A SweepObserver that keeps what it is told about waiting."""
 
     def __init__(self) -> None:
         self.waiting_reasons: list[str | None] = []
-
-    def scan_progress(self, seen: int, total: int) -> None:
-        pass
-
-    def planned(self, items: Sequence[ReportItem]) -> None:
-        pass
-
-    def executing(self, total: int) -> None:
-        pass
-
-    def outcome(self, item: ReportItem) -> None:
-        pass
 
     def waiting(self, reason: str | None) -> None:
         self.waiting_reasons.append(reason)

@@ -25,7 +25,7 @@ from worker.cli import cli
 from worker.cli.exit_codes import ExitCode, exit_code_for_report
 from worker.outcomes import Abort, Outcome
 from worker.report import Report, ReportItem
-from worker.sweep import sweep
+from worker.sweep import NoObserver, sweep
 from worker.sweep.policies import policies_from_settings
 
 from .helpers import environ_for, iso, link, patches, run_sweep, settings_for, statuses
@@ -285,7 +285,7 @@ async def test_a_stale_count_beyond_the_runs_own_cancels_still_ends_the_scan_inc
     assert (report.stats.scan["links_seen"], report.stats.scan["count_announced"]) == (190, 300)
 
 
-class _FirstPage:
+class _FirstPage(NoObserver):
     """Observer that says when the scan has read its first page."""
 
     def __init__(self) -> None:
@@ -293,15 +293,6 @@ class _FirstPage:
 
     def scan_progress(self, seen: int, total: int) -> None:
         self.read.set()
-
-    def planned(self, items: Sequence[ReportItem]) -> None:
-        pass
-
-    def executing(self, total: int) -> None:
-        pass
-
-    def outcome(self, item: ReportItem) -> None:
-        pass
 
 
 async def test_a_shortfall_the_growing_count_explains_is_drift_not_a_reread(

@@ -21,7 +21,7 @@ import pytest
 from sandbox.testing import SandboxServer
 from worker.outcomes import Outcome
 from worker.report import ReportItem
-from worker.sweep import sweep
+from worker.sweep import NoObserver, sweep
 from worker.sweep.policies import policies_from_settings
 
 from .helpers import by_id, link, run_sweep, settings_for, statuses
@@ -76,7 +76,7 @@ async def test_scanned_counts_each_link_once_over_passes(
     assert made_later[0]["id"] not in by_id(report)
 
 
-class _Pages:
+class _Pages(NoObserver):
     """Observer that says when the scan has read its first page, and when it has planned."""
 
     def __init__(self) -> None:
@@ -91,12 +91,6 @@ class _Pages:
 
     def planned(self, items: Sequence[ReportItem]) -> None:
         self.planned_once.set()
-
-    def executing(self, total: int) -> None:
-        pass
-
-    def outcome(self, item: ReportItem) -> None:
-        pass
 
 
 async def test_a_link_listed_on_two_pages_is_planned_and_cancelled_once(

@@ -7,7 +7,7 @@ sweeps side by side.
 
 from __future__ import annotations
 
-from worker.sweep._observer import PlanContext, SweepObserver
+from worker.sweep._observer import NoObserver, PlanContext, SweepObserver
 from worker.sweep._run import sweep
 from worker.sweep.guard import Confirm
 from worker.sweep.organizations import OrgSweep, sweep_organizations
@@ -17,6 +17,7 @@ from worker.sweep.scanned import ScannedIds
 
 __all__ = [
     "Confirm",
+    "NoObserver",
     "OrgSweep",
     "PlanContext",
     "PolicySet",

@@ -46,6 +46,8 @@ class PlanContext:
 
 
 class NoObserver:
+    """An observer told nothing it acts on: subclass it to hear only what you need."""
+
     def scan_progress(self, seen: int, total: int) -> None:
         pass
 
