@@ -31,49 +31,11 @@ def run(ctx: Context) -> Section:
             by_latency[latency] = earlier
             borrowed.add(latency)
             continue
-        knobs = {"rate_limit": limit, "latency_ms": latency}
-        # A sandbox per latency: each configuration starts from a fresh process.
-        with sandbox_process(knobs=knobs, log=ctx.sandbox_log(KEY)) as sandbox:
-            commands.append(shown_command(sandbox.command))
-            for number in range(sizes.runs):
-                figures = asyncio.run(
-                    measured_sweep(
-                        sandbox,
-                        eligible=sizes.known_links,
-                        knobs=knobs,
-                        rate=str(limit),
-                        seed=number + 1,
-                        limit=limit,
-                    )
-                )
-                by_latency.setdefault(latency, []).append(figures)
-                ctx.say(
-                    f"  {KEY} {latency:g} ms run {number + 1}: "
-                    f"utilisation {figures.utilisation:.3f}, 429s {figures.rate_limited}"
-                )
+        by_latency[latency] = _runs(ctx, latency, commands, settle_heap=True)
     # The slowest latency again, against a sandbox that leaves its garbage collector to run
     # when it will (--no-settle-heap): what an untuned server's pause does to the window.
     slowest = max(sizes.latencies_ms)
-    knobs = {"rate_limit": limit, "latency_ms": slowest}
-    unsettled: list[SweepFigures] = []
-    with sandbox_process(knobs=knobs, log=ctx.sandbox_log(KEY), settle_heap=False) as sandbox:
-        commands.append(shown_command(sandbox.command))
-        for number in range(sizes.runs):
-            figures = asyncio.run(
-                measured_sweep(
-                    sandbox,
-                    eligible=sizes.known_links,
-                    knobs=knobs,
-                    rate=str(limit),
-                    seed=number + 1,
-                    limit=limit,
-                )
-            )
-            unsettled.append(figures)
-            ctx.say(
-                f"  {KEY} {slowest:g} ms, server unsettled, run {number + 1}: "
-                f"utilisation {figures.utilisation:.3f}, 429s {figures.rate_limited}"
-            )
+    unsettled = _runs(ctx, slowest, commands, settle_heap=False)
     section = Section(
         key=KEY,
         title="2. Latency hiding",
@@ -186,3 +148,34 @@ def _unsettled_text(
         "`gc.freeze`, as a tuned Python server does); a real API's own pauses remain, and a "
         "429 they cause is paced and retried like any other."
     )
+
+
+def _runs(
+    ctx: Context, latency: float, commands: list[str], *, settle_heap: bool
+) -> list[SweepFigures]:
+    """``sizes.runs`` known-limit runs at ``latency`` on a fresh sandbox process of their own;
+    its command goes into ``commands``."""
+    sizes = ctx.sizes
+    limit = sizes.known_limit
+    knobs = {"rate_limit": limit, "latency_ms": latency}
+    label = f"{latency:g} ms" + ("" if settle_heap else ", server unsettled")
+    runs: list[SweepFigures] = []
+    with sandbox_process(knobs=knobs, log=ctx.sandbox_log(KEY), settle_heap=settle_heap) as sandbox:
+        commands.append(shown_command(sandbox.command))
+        for number in range(sizes.runs):
+            figures = asyncio.run(
+                measured_sweep(
+                    sandbox,
+                    eligible=sizes.known_links,
+                    knobs=knobs,
+                    rate=str(limit),
+                    seed=number + 1,
+                    limit=limit,
+                )
+            )
+            runs.append(figures)
+            ctx.say(
+                f"  {KEY} {label} run {number + 1}: "
+                f"utilisation {figures.utilisation:.3f}, 429s {figures.rate_limited}"
+            )
+    return runs
