@@ -10,12 +10,11 @@ planned link is still accounted for in the report. Each stage has its module: ``
 from __future__ import annotations
 
 import dataclasses
-import gc
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from datetime import datetime
-from typing import Literal, Self
+from typing import Literal
 
 import anyio
 import structlog
@@ -39,6 +38,7 @@ from worker.report import (
     write_report,
 )
 from worker.settings import Settings
+from worker.sweep._heap import FrozenHeap
 from worker.sweep._ledger import Ledger
 from worker.sweep._observer import NoObserver, SweepObserver
 from worker.sweep.execute import Executor
@@ -114,7 +114,7 @@ class _Run:
         self.clock = clock
         self.run_id = str(uuid.uuid4())
         self._audit_events = log  # bound to the run's fields when an execution starts
-        self.heap = _FrozenHeap()
+        self.heap = FrozenHeap()
         self.mode: Literal["dry-run", "execute"] = "dry-run" if settings.dry_run else "execute"
         self.ledger = Ledger()
         self.retry_policy = RetryPolicy(
@@ -322,34 +322,3 @@ class _Run:
                     **fields,
                 }
             )
-
-
-class _FrozenHeap:
-    """Keeps the cyclic garbage collector off the run's long-lived objects.
-
-    Every full collection walks every object the collector tracks: the modules' own at the
-    start, then the scanned links, the plan and the report items, which all live until the
-    run ends (one walk of a 20,000-link run's heap took ~50 ms, benchmark scenario 4).
-    Entered, it moves what is alive out of the collector's generations (``gc.freeze``);
-    ``refreeze`` does it again for what the scan and plan made, before the execution; on
-    exit ``gc.unfreeze`` hands everything back, so an embedding program's memory is
-    collected as before. It does nothing when the collector is off, or when something else
-    froze objects: ``unfreeze`` would release those too.
-    """
-
-    def __init__(self) -> None:
-        self._owned = False
-
-    def __enter__(self) -> Self:
-        self._owned = gc.isenabled() and not gc.get_freeze_count()
-        self.refreeze()
-        return self
-
-    def refreeze(self) -> None:
-        if self._owned:
-            gc.freeze()
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._owned:
-            gc.unfreeze()
-            self._owned = False
