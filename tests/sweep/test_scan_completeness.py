@@ -252,6 +252,7 @@ async def test_a_count_that_lags_behind_the_cancels_is_allowed_for_them(
     assert (report.stats.scan["links_seen"], report.stats.scan["count_announced"]) == (200, 300)
     (stale,) = [entry for entry in logs if entry["event"] == "scan.count_stale"]
     assert (stale["short"], stale["gone"], stale["count"]) == (100, 100, 300)
+    assert stale["log_level"] == "info"  # the run is fine: nothing for a terminal to show
     assert not [entry for entry in logs if entry["event"] == "scan.reread"]
 
 

@@ -241,8 +241,10 @@ class _Scan:
             self.walk = await self._read(keep=_unseen_by(seen))
             self.links.extend(self.walk.records)
         if short > self.walk.drift():
-            # Within what this run took off the list: a count the server still caches.
-            log.warning(
+            # Within what this run took off the list: a count the server still caches. Info,
+            # as scan.drift: against such a server every later pass says it, and nothing is
+            # wrong (a terminal shows warnings by default).
+            log.info(
                 "scan.count_stale",
                 short=short,
                 links_seen=len(self.links),
